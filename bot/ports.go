@@ -1,0 +1,61 @@
+// Package bot is the LINE adapter: the webhook that accepts events into a
+// durable inbox, the workers that run them through the dialog engine, and the
+// Messaging API client that delivers the replies.
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Event is one webhook event as accepted into the inbox. Text is already
+// redacted: the raw text of a user's message is never stored or logged.
+type Event struct {
+	ID          string    // webhookEventId (unique; redeliveries carry the same id)
+	Type        string    // message, postback, follow, unfollow, unsend, join, ... or the unknown type's name
+	SourceType  string    // user, group, room ("" when absent)
+	UserID      string    // LINE user id of the sender ("" when absent)
+	ChatID      string    // where replies go: the user id, or the group/room id
+	MessageType string    // for message events: text, sticker, image, ...
+	MessageID   string    // for message events; for unsend, the unsent message's id
+	Text        string    // redacted text of a text message
+	Data        string    // postback data
+	ReplyToken  string    // "" when the event carries none
+	Timestamp   time.Time // when the event occurred (not when it was delivered)
+	Redelivery  bool
+}
+
+// Inbox durably accepts events. Accept returns only after the events are
+// committed; an event whose ID was accepted before is acknowledged and skipped.
+// It reports how many events were new.
+type Inbox interface {
+	Accept(ctx context.Context, events []Event) (fresh int, err error)
+}
+
+// Outgoing is one turn's messages to one chat, as stored in the outbox before
+// sending. Messages are LINE message objects exactly as they are sent.
+type Outgoing struct {
+	ID         int64             // outbox row id
+	ChatID     string            // user/group/room id for push
+	ReplyToken string            // "" when the event had none: push only
+	RetryKey   string            // UUID for X-Line-Retry-Key, fixed when the row is created
+	Messages   []json.RawMessage // 1 to 5 LINE message objects
+	EventTime  time.Time         // when the triggering event occurred (reply tokens expire)
+	Attempted  bool              // a reply was attempted before (e.g. before a crash)
+}
+
+// Delivery says how an Outgoing was delivered.
+type Delivery struct {
+	Via       string // "reply" or "push"
+	RequestID string // x-line-request-id (or x-line-accepted-request-id on a 409)
+}
+
+// Sender delivers messages through the Messaging API: reply with the token
+// when it is still good, otherwise push with the retry key. Errors returned
+// are final (retries with backoff are the Sender's job).
+type Sender interface {
+	Send(ctx context.Context, out Outgoing) (Delivery, error)
+	// ShowLoading starts LINE's loading animation in a one-to-one chat.
+	ShowLoading(ctx context.Context, userID string, seconds int) error
+}

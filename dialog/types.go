@@ -1,0 +1,102 @@
+// Package dialog is the conversation state machine. It is pure: given a
+// session state, one input and a knowledge pack, it returns the new state,
+// the replies and a trace. No LINE, HTTP, SQL or clock in here; the caller
+// passes the time in with the input.
+package dialog
+
+import "time"
+
+// InputKind says what the user did.
+type InputKind string
+
+const (
+	InputText     InputKind = "text"     // typed a message
+	InputPostback InputKind = "postback" // tapped a button (Data set)
+	InputFollow   InputKind = "follow"   // added the account as a friend or unblocked it
+	InputNonText  InputKind = "non_text" // sticker, image, video, audio, file, location
+	InputGroup    InputKind = "group"    // wrote in a group or room chat
+)
+
+// Input is one thing the user did, already redacted by the caller (codes,
+// passwords, emails and phone numbers appear as [code], [password], masks).
+type Input struct {
+	Kind InputKind
+	Text string    // InputText
+	Data string    // InputPostback: the button's postback data
+	Type string    // InputNonText: "sticker", "image", ...
+	Time time.Time // when the user acted (the LINE event timestamp)
+}
+
+// State is everything the engine remembers about one conversation. It
+// serialises to JSON and is stored per user.
+type State struct {
+	Node     string            `json:"node,omitempty"`    // current node; "" for a new conversation
+	History  []string          `json:"history,omitempty"` // previous nodes, newest last, bounded (for 戻る)
+	Slots    map[string]string `json:"slots,omitempty"`   // method, has_access, ...
+	Misses   int               `json:"misses,omitempty"`  // consecutive turns not understood
+	Paused   bool              `json:"paused,omitempty"`  // asked "continue or start over?" after idling
+	LastSeen time.Time         `json:"last_seen"`         // time of the last input
+	// PackID and PackVersion name the pack that produced this state.
+	PackID      string `json:"pack_id,omitempty"`
+	PackVersion string `json:"pack_version,omitempty"`
+}
+
+// Reply is one bubble to send, independent of LINE's wire format.
+type Reply struct {
+	Text         string       `json:"text"`
+	QuickReplies []QuickReply `json:"quick_replies,omitempty"` // only on the last reply of a turn
+	Buttons      *Buttons     `json:"buttons,omitempty"`       // send as a buttons template instead of plain text
+}
+
+// QuickReply is a button under the last bubble. Exactly one of Data (a
+// postback) or URI (a link) is set; DisplayText is what the chat shows as the
+// user's message when tapped.
+type QuickReply struct {
+	Label       string `json:"label"`
+	Data        string `json:"data,omitempty"`
+	DisplayText string `json:"display_text,omitempty"`
+	URI         string `json:"uri,omitempty"`
+}
+
+// Buttons is a template bubble with a title and up to 4 actions.
+type Buttons struct {
+	Title   string       `json:"title,omitempty"`
+	AltText string       `json:"alt_text"`
+	Actions []QuickReply `json:"actions"`
+}
+
+// Trace explains a turn for the log and for analytics.
+type Trace struct {
+	Reason    string  `json:"reason"` // see the Reason* constants
+	Intent    string  `json:"intent,omitempty"`
+	Score     float64 `json:"score,omitempty"`
+	FromNode  string  `json:"from_node,omitempty"`
+	ToNode    string  `json:"to_node"`
+	FromTopic string  `json:"from_topic,omitempty"`
+	ToTopic   string  `json:"to_topic"`
+	Handoff   bool    `json:"handoff,omitempty"`  // the turn handed the conversation to a person
+	Resolved  bool    `json:"resolved,omitempty"` // the turn reached a resolved node
+}
+
+// Reasons for a transition.
+const (
+	ReasonStart    = "start"    // new conversation or follow
+	ReasonChoice   = "choice"   // a button was tapped
+	ReasonAnswer   = "answer"   // free text answered the current question
+	ReasonIntent   = "intent"   // free text matched a topic intent
+	ReasonCommand  = "command"  // restart, back, handoff, resume
+	ReasonReprompt = "reprompt" // not understood: asked again
+	ReasonOffer    = "offer"    // not understood twice: offered a person
+	ReasonIdle     = "idle"     // back after idling: asked continue or start over
+	ReasonSafety   = "safety"   // looked like a code or password: warned
+	ReasonNonText  = "non_text" // sticker etc.: asked for text
+	ReasonGroup    = "group"    // group/room: one-to-one only
+	ReasonStale    = "stale"    // a button from an older pack version
+)
+
+// Result is the outcome of one step.
+type Result struct {
+	State   State   `json:"state"`
+	Replies []Reply `json:"replies"`
+	Trace   Trace   `json:"trace"`
+}

@@ -1,0 +1,161 @@
+// Package knowledge holds the knowledge model: packs of nodes, intents and
+// synonyms loaded from YAML, their validation, and free-text matching.
+//
+// A pack is data, not code: operators edit it without touching Go. Everything
+// the bot says and every way the flow can go lives in a pack.
+package knowledge
+
+// Terminal kinds for Node.Terminal.
+const (
+	TerminalResolved = "resolved" // the user's problem is answered; the flow may end here
+	TerminalHandoff  = "handoff"  // the conversation is handed over to a person
+)
+
+// Intent kinds for Intent.Kind.
+const (
+	// KindTopic intents are global: they move the conversation to Target from
+	// anywhere in the flow ("30日も待つの？" while in the SMS checklist).
+	KindTopic = "topic"
+	// KindAnswer intents answer the current question (はい, いいえ, メール,
+	// SMS, アプリ). They only count where the current node lists them in
+	// Expects; the node says where each answer leads.
+	KindAnswer = "answer"
+	// KindCommand intents steer the conversation itself: Command says which.
+	KindCommand = "command"
+)
+
+// Commands for Intent.Command and Choice.Command.
+const (
+	CommandRestart = "restart" // 最初から: back to the start node, slots cleared
+	CommandBack    = "back"    // 戻る: the previous node
+	CommandHandoff = "handoff" // talk to a person: go to Pack.Handoff
+	CommandResume  = "resume"  // after an idle pause: continue where the user was
+)
+
+// Pack is one knowledge pack: the whole flow and vocabulary for one service in
+// one language. ID+Version identify exactly which knowledge served a turn.
+type Pack struct {
+	ID       string `yaml:"id"`       // e.g. "microsoft-ja"
+	Service  string `yaml:"service"`  // e.g. "microsoft"
+	Language string `yaml:"language"` // BCP 47, e.g. "ja"
+	Version  string `yaml:"version"`  // operator-visible version, e.g. "2026-11-25.1"
+
+	Start    string `yaml:"start"`    // node for a new user, follow and 最初から (topic welcome)
+	Handoff  string `yaml:"handoff"`  // node for "talk to a person" (topic handoff)
+	Fallback string `yaml:"fallback"` // node for understood-but-unsupported requests (topic out_of_scope)
+
+	// RequiredTopics must each have at least one node; validation fails otherwise.
+	RequiredTopics []string `yaml:"required_topics"`
+
+	// Synonyms are groups of words that mean the same thing to the matcher; the
+	// first word of a group is its canonical form (メールアドレス: メアド, アドレス).
+	Synonyms [][]string `yaml:"synonyms"`
+
+	Intents []Intent `yaml:"intents"`
+	Nodes   []Node   `yaml:"nodes"`
+
+	// Texts are the system's own phrases (reprompts, idle check, non-text
+	// replies, code-safety warning, ...), keyed by the Text* constants.
+	Texts map[string]string `yaml:"texts"`
+
+	// Lines maps YAML paths ("nodes[3].choices[1]") to their line in the source
+	// file, for error messages. Filled by the loader; never serialised.
+	Lines map[string]int `yaml:"-"`
+}
+
+// Keys of Pack.Texts that every pack must define.
+const (
+	TextReprompt    = "reprompt"     // first miss: "could you choose from these?"
+	TextOfferHuman  = "offer_human"  // second miss: offer a person
+	TextIdleResume  = "idle_resume"  // back after a long pause: continue or start over?
+	TextNonText     = "non_text"     // a sticker/image/...: please write in text
+	TextGroup       = "group"        // the bot works in one-to-one chats only
+	TextCodeSafety  = "code_safety"  // the user sent something that looks like a code or password
+	TextStaleButton = "stale_button" // a tapped button no longer exists in this pack version
+)
+
+// RequiredTexts lists the Texts keys a pack must define.
+var RequiredTexts = []string{TextReprompt, TextOfferHuman, TextIdleResume, TextNonText, TextGroup, TextCodeSafety, TextStaleButton}
+
+// Intent is something a user may mean, with example phrases to recognise it.
+type Intent struct {
+	ID       string   `yaml:"id"`
+	Kind     string   `yaml:"kind"`              // KindTopic (default), KindAnswer or KindCommand
+	Target   string   `yaml:"target,omitempty"`  // KindTopic: node to go to
+	Command  string   `yaml:"command,omitempty"` // KindCommand: one of the Command* constants
+	Examples []string `yaml:"examples"`
+	// Keywords are short cue words that alone make this intent likely
+	// ("迷惑メール" for the junk-folder check). Optional.
+	Keywords []string `yaml:"keywords,omitempty"`
+}
+
+// Node is one step of the flow: what the bot says there and where the user can go.
+type Node struct {
+	ID    string `yaml:"id"`
+	Topic string `yaml:"topic"`
+	// Messages are sent in order when the node is entered (at most 5 per turn
+	// with any system text in front). Choices become quick replies on the last.
+	Messages []Message `yaml:"messages"`
+	Choices  []Choice  `yaml:"choices,omitempty"`
+	// Expects maps free-text answers (KindAnswer intent ids) to next nodes.
+	Expects []Expect `yaml:"expects,omitempty"`
+	// Sets are slots set on entering the node (method: email, has_access: no).
+	Sets map[string]string `yaml:"sets,omitempty"`
+	// Terminal is "", TerminalResolved or TerminalHandoff.
+	Terminal string `yaml:"terminal,omitempty"`
+	// Next is where a plain "はい/次へ" (the answer intent "yes" when not listed in
+	// Expects) leads from an informational node; optional.
+	Next string `yaml:"next,omitempty"`
+}
+
+// Message is one speech bubble.
+type Message struct {
+	Text string `yaml:"text"`
+	// Buttons, when set, sends this bubble as a buttons template instead of
+	// plain text (Text becomes its body, at most 160 characters; 60 with a title).
+	Buttons *Buttons `yaml:"buttons,omitempty"`
+}
+
+// Buttons is an optional template message: a title and up to 4 actions.
+type Buttons struct {
+	Title   string   `yaml:"title,omitempty"`
+	AltText string   `yaml:"alt_text"`
+	Actions []Choice `yaml:"actions"`
+}
+
+// Choice is a button: exactly one of Next, Command or URI is set.
+type Choice struct {
+	Label   string `yaml:"label"`             // at most 20 characters
+	Next    string `yaml:"next,omitempty"`    // node id
+	Command string `yaml:"command,omitempty"` // Command* constant
+	URI     string `yaml:"uri,omitempty"`     // opens a web page (https only)
+}
+
+// Expect maps one answer intent to the node it leads to.
+type Expect struct {
+	Answer string `yaml:"answer"` // a KindAnswer intent id
+	Next   string `yaml:"next"`
+}
+
+// Node returns the node with the given id, or nil.
+func (p *Pack) Node(id string) *Node {
+	for i := range p.Nodes {
+		if p.Nodes[i].ID == id {
+			return &p.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// Intent returns the intent with the given id, or nil.
+func (p *Pack) Intent(id string) *Intent {
+	for i := range p.Intents {
+		if p.Intents[i].ID == id {
+			return &p.Intents[i]
+		}
+	}
+	return nil
+}
+
+// Text returns the system text for key, or "" when the pack lacks it.
+func (p *Pack) Text(key string) string { return p.Texts[key] }
