@@ -159,3 +159,10 @@ func (p *Pack) Intent(id string) *Intent {
 
 // Text returns the system text for key, or "" when the pack lacks it.
 func (p *Pack) Text(key string) string { return p.Texts[key] }
+
+// Match is one candidate reading of a user's text: an intent id and a
+// confidence in [0, 1]. Matchers return them best first.
+type Match struct {
+	Intent string  `json:"intent"`
+	Score  float64 `json:"score"`
+}
