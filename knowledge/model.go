@@ -166,3 +166,21 @@ type Match struct {
 	Intent string  `json:"intent"`
 	Score  float64 `json:"score"`
 }
+
+// Postback data formats. A button tap comes back as exactly this string, so it
+// must stay short (LINE allows 300 bytes) and stable across pack versions.
+const (
+	PostbackNodePrefix    = "go="  // go=<node id>
+	PostbackCommandPrefix = "cmd=" // cmd=<command>
+)
+
+// PostbackData is the postback data a Choice sends when tapped ("" for URI choices).
+func (c Choice) PostbackData() string {
+	switch {
+	case c.Next != "":
+		return PostbackNodePrefix + c.Next
+	case c.Command != "":
+		return PostbackCommandPrefix + c.Command
+	}
+	return ""
+}

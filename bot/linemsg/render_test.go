@@ -1,0 +1,63 @@
+package linemsg_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/todoku/todoku/bot/linemsg"
+	"github.com/todoku/todoku/dialog"
+)
+
+func TestRender(t *testing.T) {
+	tests := []struct {
+		name    string
+		replies []dialog.Reply
+		want    []string // substrings of the JSON of each message
+		wantErr bool
+	}{
+		{name: "text with quick replies", replies: []dialog.Reply{
+			{Text: "こんにちは"},
+			{Text: "どちらですか？", QuickReplies: []dialog.QuickReply{{Label: "メール", Data: "go=email", DisplayText: "メール"}, {Label: "ヘルプ", URI: "https://example.com"}}},
+		}, want: []string{
+			`"text":"こんにちは"`, `"type":"text"`,
+			`"type":"action"`, `"type":"postback"`, `"data":"go=email"`, `"displayText":"メール"`, `"type":"uri"`, `"uri":"https://example.com"`,
+		}},
+		{name: "buttons", replies: []dialog.Reply{{Text: "本文", Buttons: &dialog.Buttons{Title: "題", AltText: "代替", Actions: []dialog.QuickReply{{Label: "開く", URI: "https://account.live.com/acsr"}}}}},
+			want: []string{`"altText":"代替"`, `"type":"template"`, `"type":"buttons"`, `"title":"題"`}},
+		{name: "none", wantErr: true},
+		{name: "too many", replies: make([]dialog.Reply, 6), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := linemsg.Render(tt.replies)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			all := ""
+			for _, m := range got {
+				all += string(m)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("rendered %s\nwant it to contain %s", all, w)
+				}
+			}
+			// Round trip: what we store can be decoded for sending.
+			if err == nil {
+				back, err := linemsg.Decode(got)
+				if err != nil || len(back) != len(got) {
+					t.Fatalf("decode: %v (%d messages)", err, len(back))
+				}
+				b, _ := json.Marshal(back[0])
+				var x, y any
+				_ = json.Unmarshal(b, &x)
+				_ = json.Unmarshal(got[0], &y)
+				if !reflect.DeepEqual(x, y) {
+					t.Errorf("round trip changed the message:\n%s\n%s", got[0], b)
+				}
+			}
+		})
+	}
+}
