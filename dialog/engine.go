@@ -1,0 +1,236 @@
+package dialog
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/todoku/todoku/knowledge"
+)
+
+// Defaults for Options.
+const (
+	DefaultIdleAfter  = 30 * time.Minute
+	DefaultThreshold  = 0.5
+	DefaultMaxHistory = 20
+)
+
+// LINE's limits on one turn, enforced defensively here (the pack validator
+// rejects packs that would exceed them).
+const (
+	MaxReplies      = 5
+	MaxQuickReplies = 13
+)
+
+// AnswerYes is the answer intent that follows a node's Next when the node
+// does not list it in Expects ("はい", "次へ").
+const AnswerYes = "yes"
+
+// TopicCodeSafety is the topic of the node shown after the code-safety warning.
+const TopicCodeSafety = "code_safety"
+
+// Optional Pack.Texts keys for the labels of the engine's own quick replies.
+// Packs may override them; the Japanese defaults below apply otherwise.
+const (
+	TextLabelHandoff = "label_handoff" // 人と話す
+	TextLabelRestart = "label_restart" // 最初から
+	TextLabelResume  = "label_resume"  // 続きから
+)
+
+var defaultLabels = map[string]string{
+	TextLabelHandoff: "人と話す",
+	TextLabelRestart: "最初から",
+	TextLabelResume:  "続きから",
+}
+
+// Understander reads free text: it returns candidate intents, best first, with
+// a confidence in [0, 1]. expects lists the answer intent ids the current node
+// accepts, so that はい/いいえ/メール/SMS can be preferred where they answer
+// the question. knowledge/understand.Matcher implements it.
+type Understander interface {
+	Understand(text string, expects []string) []knowledge.Match
+}
+
+// Options tune the engine. Zero values mean the defaults.
+type Options struct {
+	// IdleAfter is how long a user may be silent mid-flow before being asked
+	// whether to continue or start over. Default 30 minutes; negative disables.
+	IdleAfter time.Duration
+	// Threshold is the minimum confidence to act on free text. Default 0.5.
+	Threshold float64
+	// MaxHistory bounds State.History (for 戻る). Default 20.
+	MaxHistory int
+}
+
+// Engine runs conversations over one pack. It is immutable after New and safe
+// for concurrent use; Step is pure and deterministic.
+type Engine struct {
+	pack *knowledge.Pack
+	u    Understander
+	opts Options
+
+	nodes   map[string]*knowledge.Node
+	intents map[string]*knowledge.Intent
+	start   *knowledge.Node
+	handoff *knowledge.Node
+	safety  *knowledge.Node // may be nil
+	// menu maps a node id to the label of the start node's choice leading there.
+	menu map[string]string
+}
+
+// New builds an engine for p. The pack must name existing start, handoff and
+// fallback nodes; it is otherwise assumed validated by knowledge's validator.
+func New(p *knowledge.Pack, u Understander, opts Options) (*Engine, error) {
+	if p == nil {
+		return nil, errors.New("dialog: nil pack")
+	}
+	if u == nil {
+		return nil, errors.New("dialog: nil understander")
+	}
+	if opts.IdleAfter == 0 {
+		opts.IdleAfter = DefaultIdleAfter
+	}
+	if opts.Threshold <= 0 {
+		opts.Threshold = DefaultThreshold
+	}
+	if opts.MaxHistory <= 0 {
+		opts.MaxHistory = DefaultMaxHistory
+	}
+	e := &Engine{
+		pack:    p,
+		u:       u,
+		opts:    opts,
+		nodes:   make(map[string]*knowledge.Node, len(p.Nodes)),
+		intents: make(map[string]*knowledge.Intent, len(p.Intents)),
+		menu:    make(map[string]string),
+	}
+	for i := range p.Nodes {
+		n := &p.Nodes[i]
+		if _, dup := e.nodes[n.ID]; !dup {
+			e.nodes[n.ID] = n
+		}
+	}
+	for i := range p.Intents {
+		in := &p.Intents[i]
+		if _, dup := e.intents[in.ID]; !dup {
+			e.intents[in.ID] = in
+		}
+	}
+	for _, c := range []struct{ field, id string }{{"start", p.Start}, {"handoff", p.Handoff}, {"fallback", p.Fallback}} {
+		if c.id == "" {
+			return nil, fmt.Errorf("dialog: pack %s has no %s node", p.ID, c.field)
+		}
+		if e.nodes[c.id] == nil {
+			return nil, fmt.Errorf("dialog: pack %s: %s node %q does not exist", p.ID, c.field, c.id)
+		}
+	}
+	e.start = e.nodes[p.Start]
+	e.handoff = e.nodes[p.Handoff]
+	e.safety = e.findSafetyNode()
+	for _, c := range e.start.Choices {
+		if c.Next != "" {
+			if _, ok := e.menu[c.Next]; !ok {
+				e.menu[c.Next] = c.Label
+			}
+		}
+	}
+	return e, nil
+}
+
+// Pack returns the engine's pack.
+func (e *Engine) Pack() *knowledge.Pack { return e.pack }
+
+// Options returns the options in effect, defaults filled in.
+func (e *Engine) Options() Options { return e.opts }
+
+// findSafetyNode returns the node a topic intent about code safety leads to,
+// else the first node of topic code_safety, else nil.
+func (e *Engine) findSafetyNode() *knowledge.Node {
+	for _, in := range e.pack.Intents {
+		if intentKind(&in) != knowledge.KindTopic {
+			continue
+		}
+		if n := e.nodes[in.Target]; n != nil && n.Topic == TopicCodeSafety {
+			return n
+		}
+	}
+	for i := range e.pack.Nodes {
+		if e.pack.Nodes[i].Topic == TopicCodeSafety {
+			return &e.pack.Nodes[i]
+		}
+	}
+	return nil
+}
+
+func (e *Engine) label(key string) string {
+	if s := e.pack.Text(key); s != "" {
+		return s
+	}
+	return defaultLabels[key]
+}
+
+func (e *Engine) topicOf(id string) string {
+	if n := e.nodes[id]; n != nil {
+		return n.Topic
+	}
+	return ""
+}
+
+// intentKind returns the intent's kind, topic when unset.
+func intentKind(in *knowledge.Intent) string {
+	if in.Kind == "" {
+		return knowledge.KindTopic
+	}
+	return in.Kind
+}
+
+// Step runs one turn: the state before, what the user did, and it returns the
+// state after, the replies to send and a trace. It never mutates st.
+func (e *Engine) Step(st State, in Input) Result {
+	t := &turn{e: e, st: cloneState(st), now: in.Time}
+	t.trace.FromNode = st.Node
+	t.trace.FromTopic = e.topicOf(st.Node)
+	if in.Kind == InputGroup {
+		// A group or room is not this user's one-to-one conversation: leave
+		// the state as it was.
+		t.trace.Reason = ReasonGroup
+		t.replies = []Reply{{Text: e.pack.Text(knowledge.TextGroup)}}
+		t.trace.ToNode = st.Node
+		t.trace.ToTopic = t.trace.FromTopic
+		return Result{State: t.st, Replies: t.replies, Trace: t.trace}
+	}
+	t.forgetUnknownNodes()
+
+	switch in.Kind {
+	case InputFollow:
+		t.restart(ReasonStart)
+	case InputPostback:
+		t.postback(in.Data)
+	case InputText:
+		t.text(in.Text)
+	default: // InputNonText and anything unknown
+		t.nonText()
+	}
+
+	t.st.LastSeen = in.Time
+	t.st.PackID = e.pack.ID
+	t.st.PackVersion = e.pack.Version
+	t.trace.ToNode = t.st.Node
+	t.trace.ToTopic = e.topicOf(t.st.Node)
+	return Result{State: t.st, Replies: t.replies, Trace: t.trace}
+}
+
+// cloneState copies st so that Step never aliases the caller's slices and maps.
+func cloneState(st State) State {
+	out := st
+	if st.History != nil {
+		out.History = append([]string(nil), st.History...)
+	}
+	if st.Slots != nil {
+		out.Slots = make(map[string]string, len(st.Slots))
+		for k, v := range st.Slots {
+			out.Slots[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,488 @@
+package dialog
+
+import (
+	"strings"
+	"time"
+
+	"github.com/todoku/todoku/knowledge"
+)
+
+// answerMargin: an expected answer wins over a slightly better command or
+// topic reading, because the user is most likely answering the question just
+// asked ("いいえ" on "did you check the junk folder?").
+const answerMargin = 0.1
+
+// maxLikely is how many "did you mean" options a reprompt offers.
+const maxLikely = 3
+
+// turn is the working state of one Step.
+type turn struct {
+	e       *Engine
+	st      State
+	now     time.Time
+	replies []Reply
+	trace   Trace
+}
+
+type actionKind int
+
+// Kinds in order of precedence when scores tie.
+const (
+	actNone actionKind = iota
+	actAnswer
+	actCommand
+	actTopic
+)
+
+// action is what a reading of free text would make the engine do.
+type action struct {
+	kind    actionKind
+	intent  string
+	score   float64
+	next    string // actAnswer, actTopic
+	command string // actCommand
+}
+
+// node returns the current node, nil for a new conversation.
+func (t *turn) node() *knowledge.Node { return t.e.nodes[t.st.Node] }
+
+// forgetUnknownNodes drops nodes the pack no longer has (a state saved under
+// an older pack version), so the conversation carries on from what exists.
+func (t *turn) forgetUnknownNodes() {
+	if t.st.Node != "" && t.e.nodes[t.st.Node] == nil {
+		t.st.Node = ""
+		t.st.Paused = false
+	}
+	if len(t.st.History) == 0 {
+		return
+	}
+	kept := t.st.History[:0]
+	for _, id := range t.st.History {
+		if t.e.nodes[id] != nil {
+			kept = append(kept, id)
+		}
+	}
+	if len(kept) == 0 {
+		kept = nil
+	}
+	t.st.History = kept
+}
+
+// enter moves to node id and sends its messages, with any system texts in
+// front. push records the node left in History (for 戻る).
+func (t *turn) enter(id, reason string, push bool, system ...string) {
+	e := t.e
+	n := e.nodes[id]
+	if push && t.st.Node != "" && t.st.Node != id {
+		t.st.History = append(t.st.History, t.st.Node)
+		if over := len(t.st.History) - e.opts.MaxHistory; over > 0 {
+			t.st.History = append([]string(nil), t.st.History[over:]...)
+		}
+	}
+	t.st.Node = id
+	t.st.Paused = false
+	t.st.Misses = 0
+	if len(n.Sets) > 0 {
+		if t.st.Slots == nil {
+			t.st.Slots = make(map[string]string, len(n.Sets))
+		}
+		for k, v := range n.Sets {
+			t.st.Slots[k] = v
+		}
+	}
+	t.trace.Reason = reason
+	switch n.Terminal {
+	case knowledge.TerminalResolved:
+		t.trace.Resolved = true
+	case knowledge.TerminalHandoff:
+		t.trace.Handoff = true
+	}
+	t.replies = e.nodeReplies(n, system...)
+}
+
+// say sends system texts without moving; quick replies go on the last one.
+func (t *turn) say(reason string, qrs []QuickReply, keys ...string) {
+	t.trace.Reason = reason
+	t.replies = t.replies[:0]
+	for _, k := range keys {
+		t.replies = append(t.replies, Reply{Text: t.e.pack.Text(k)})
+	}
+	if len(t.replies) > 0 && len(qrs) > 0 {
+		t.replies[len(t.replies)-1].QuickReplies = capQuickReplies(qrs)
+	}
+}
+
+func (t *turn) restart(reason string) {
+	t.st.Slots = nil
+	t.st.History = nil
+	t.enter(t.e.start.ID, reason, false)
+}
+
+// back returns to the previous node; with no history it shows the start.
+func (t *turn) back() {
+	h := t.st.History
+	for len(h) > 0 {
+		prev := h[len(h)-1]
+		h = h[:len(h)-1]
+		if prev != t.st.Node {
+			if len(h) == 0 {
+				h = nil
+			}
+			t.st.History = h
+			t.enter(prev, ReasonCommand, false)
+			return
+		}
+	}
+	t.st.History = nil
+	t.enter(t.e.start.ID, ReasonCommand, false)
+}
+
+// command runs one of the Command* constants; false when unknown.
+func (t *turn) command(cmd string) bool {
+	switch cmd {
+	case knowledge.CommandRestart:
+		t.restart(ReasonCommand)
+	case knowledge.CommandBack:
+		t.back()
+	case knowledge.CommandHandoff:
+		t.enter(t.e.handoff.ID, ReasonCommand, true)
+		t.trace.Handoff = true
+	case knowledge.CommandResume:
+		id := t.st.Node
+		if id == "" {
+			id = t.e.start.ID
+		}
+		t.enter(id, ReasonCommand, false)
+	default:
+		return false
+	}
+	return true
+}
+
+func (t *turn) postback(data string) {
+	switch {
+	case strings.HasPrefix(data, knowledge.PostbackNodePrefix):
+		if id := strings.TrimPrefix(data, knowledge.PostbackNodePrefix); t.e.nodes[id] != nil {
+			t.enter(id, ReasonChoice, true)
+			return
+		}
+	case strings.HasPrefix(data, knowledge.PostbackCommandPrefix):
+		if t.command(strings.TrimPrefix(data, knowledge.PostbackCommandPrefix)) {
+			return
+		}
+	}
+	t.stale()
+}
+
+// stale answers a button this pack does not know by asking the current
+// question again.
+func (t *turn) stale() {
+	id := t.st.Node
+	if id == "" {
+		id = t.e.start.ID
+	}
+	t.enter(id, ReasonStale, false, t.e.pack.Text(knowledge.TextStaleButton))
+}
+
+func (t *turn) nonText() {
+	if t.st.Node == "" {
+		t.enter(t.e.start.ID, ReasonNonText, false, t.e.pack.Text(knowledge.TextNonText))
+		return
+	}
+	t.say(ReasonNonText, t.currentQuickReplies(), knowledge.TextNonText)
+}
+
+// warnSafety answers something that looks like a code or a password.
+func (t *turn) warnSafety() {
+	if s := t.e.safety; s != nil {
+		t.enter(s.ID, ReasonSafety, true, t.e.pack.Text(knowledge.TextCodeSafety))
+		return
+	}
+	if t.st.Node == "" {
+		t.enter(t.e.start.ID, ReasonSafety, false, t.e.pack.Text(knowledge.TextCodeSafety))
+		return
+	}
+	t.say(ReasonSafety, t.currentQuickReplies(), knowledge.TextCodeSafety)
+}
+
+func (t *turn) text(s string) {
+	e := t.e
+	if looksSecret(s) {
+		t.warnSafety()
+		return
+	}
+	if t.st.Node == "" {
+		t.firstText(s)
+		return
+	}
+	idle := t.idle()
+	if !idle {
+		if data, ok := t.typedLabel(s); ok {
+			t.postback(data)
+			if t.trace.Reason == ReasonChoice || t.trace.Reason == ReasonCommand {
+				t.trace.Intent = "label"
+				t.trace.Score = 1
+			}
+			return
+		}
+	}
+	n := t.node()
+	matches := e.u.Understand(s, e.expectsFor(n, t.st.Paused))
+	a := e.decide(n, t.st.Paused, matches)
+	if idle && a.kind != actCommand && a.kind != actTopic {
+		t.st.Paused = true
+		t.say(ReasonIdle, t.pausedQuickReplies(), knowledge.TextIdleResume)
+		t.traceBest(matches)
+		return
+	}
+	if a.kind == actNone {
+		t.miss(n, matches)
+		return
+	}
+	t.act(a)
+}
+
+// firstText handles a new user's first message: people often type their
+// problem straight away, so go where it leads; only a greeting or a miss
+// shows the welcome menu.
+func (t *turn) firstText(s string) {
+	e := t.e
+	matches := e.u.Understand(s, e.expectsFor(e.start, false))
+	a := e.decide(e.start, false, matches)
+	if a.kind == actNone {
+		t.enter(e.start.ID, ReasonStart, false)
+		t.st.Misses = 1
+		t.traceBest(matches)
+		return
+	}
+	t.act(a)
+}
+
+func (t *turn) act(a action) {
+	switch a.kind {
+	case actAnswer:
+		t.enter(a.next, ReasonAnswer, true)
+	case actTopic:
+		t.enter(a.next, ReasonIntent, true)
+	case actCommand:
+		t.command(a.command)
+	}
+	t.trace.Intent = a.intent
+	t.trace.Score = a.score
+}
+
+// miss answers text that was not understood well enough to act on.
+func (t *turn) miss(n *knowledge.Node, matches []knowledge.Match) {
+	e := t.e
+	t.st.Misses++
+	if t.st.Misses >= 2 {
+		qrs := []QuickReply{
+			e.commandQuickReply(knowledge.CommandHandoff, TextLabelHandoff),
+			e.commandQuickReply(knowledge.CommandRestart, TextLabelRestart),
+		}
+		qrs = appendUnique(qrs, t.currentQuickReplies()...)
+		t.say(ReasonOffer, qrs, knowledge.TextOfferHuman)
+	} else {
+		qrs := t.likely(n, matches)
+		qrs = appendUnique(qrs, t.currentQuickReplies()...)
+		t.say(ReasonReprompt, qrs, knowledge.TextReprompt)
+	}
+	t.traceBest(matches)
+}
+
+// traceBest records the best candidate reading, even one too weak to act on,
+// so that analytics can show what almost matched.
+func (t *turn) traceBest(matches []knowledge.Match) {
+	if len(matches) > 0 {
+		t.trace.Intent = matches[0].Intent
+		t.trace.Score = matches[0].Score
+	}
+}
+
+// likely turns the best readings into buttons, labelled like the buttons the
+// user has seen: the current node's choices, else the main menu's.
+func (t *turn) likely(n *knowledge.Node, matches []knowledge.Match) []QuickReply {
+	e := t.e
+	floor := e.opts.Threshold / 3
+	var out []QuickReply
+	for _, m := range matches {
+		if len(out) == maxLikely {
+			break
+		}
+		if m.Score < floor {
+			continue
+		}
+		a := e.actionFor(n, t.st.Paused, m)
+		if (a.kind != actAnswer && a.kind != actTopic) || a.next == t.st.Node {
+			continue
+		}
+		label := ""
+		if n != nil {
+			for _, c := range n.Choices {
+				if c.Next == a.next {
+					label = c.Label
+					break
+				}
+			}
+		}
+		if label == "" {
+			label = e.menu[a.next]
+		}
+		if label == "" {
+			continue
+		}
+		out = appendUnique(out, QuickReply{Label: label, Data: knowledge.PostbackNodePrefix + a.next, DisplayText: label})
+	}
+	return out
+}
+
+// idle reports whether the user comes back mid-flow after IdleAfter.
+func (t *turn) idle() bool {
+	e := t.e
+	if e.opts.IdleAfter < 0 || t.st.Paused || t.st.LastSeen.IsZero() || t.now.IsZero() {
+		return false
+	}
+	n := t.node()
+	if n == nil || n.ID == e.start.ID || n.Terminal != "" {
+		return false
+	}
+	return t.now.Sub(t.st.LastSeen) > e.opts.IdleAfter
+}
+
+// currentQuickReplies are the buttons of the question the user is on.
+func (t *turn) currentQuickReplies() []QuickReply {
+	if t.st.Paused {
+		return t.pausedQuickReplies()
+	}
+	n := t.node()
+	if n == nil {
+		n = t.e.start
+	}
+	qrs := choiceQuickReplies(n.Choices)
+	if len(qrs) == 0 {
+		qrs = []QuickReply{
+			t.e.commandQuickReply(knowledge.CommandRestart, TextLabelRestart),
+			t.e.commandQuickReply(knowledge.CommandHandoff, TextLabelHandoff),
+		}
+	}
+	return qrs
+}
+
+func (t *turn) pausedQuickReplies() []QuickReply {
+	return []QuickReply{
+		t.e.commandQuickReply(knowledge.CommandResume, TextLabelResume),
+		t.e.commandQuickReply(knowledge.CommandRestart, TextLabelRestart),
+	}
+}
+
+// typedLabel finds a button whose label the user typed instead of tapping it.
+func (t *turn) typedLabel(s string) (string, bool) {
+	key := labelKey(s)
+	if key == "" {
+		return "", false
+	}
+	for _, q := range t.currentQuickReplies() {
+		if q.Data != "" && labelKey(q.Label) == key {
+			return q.Data, true
+		}
+	}
+	for _, c := range []struct{ cmd, label string }{
+		{knowledge.CommandRestart, TextLabelRestart},
+		{knowledge.CommandHandoff, TextLabelHandoff},
+	} {
+		if labelKey(t.e.label(c.label)) == key {
+			return knowledge.PostbackCommandPrefix + c.cmd, true
+		}
+	}
+	return "", false
+}
+
+// expectsFor lists the answer intents node n accepts, for the understander.
+func (e *Engine) expectsFor(n *knowledge.Node, paused bool) []string {
+	if paused {
+		return []string{AnswerYes}
+	}
+	if n == nil {
+		return nil
+	}
+	out := make([]string, 0, len(n.Expects)+1)
+	hasYes := false
+	for _, x := range n.Expects {
+		out = append(out, x.Answer)
+		hasYes = hasYes || x.Answer == AnswerYes
+	}
+	if n.Next != "" && !hasYes {
+		out = append(out, AnswerYes)
+	}
+	return out
+}
+
+// decide picks what to do with the readings of free text: the best reading
+// at or above the threshold that can be acted on here, an expected answer
+// winning near-ties. actNone means not understood.
+func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Match) action {
+	var best, answer action
+	for _, m := range matches {
+		if m.Score < e.opts.Threshold {
+			continue
+		}
+		a := e.actionFor(n, paused, m)
+		if a.kind == actNone {
+			continue
+		}
+		if a.kind == actAnswer && (answer.kind == actNone || a.score > answer.score) {
+			answer = a
+		}
+		if best.kind == actNone || a.score > best.score || (a.score == best.score && a.kind < best.kind) {
+			best = a
+		}
+	}
+	if answer.kind != actNone && answer.score >= best.score-answerMargin {
+		return answer
+	}
+	return best
+}
+
+// actionFor says what one reading would do on node n, ignoring its score.
+func (e *Engine) actionFor(n *knowledge.Node, paused bool, m knowledge.Match) action {
+	in := e.intents[m.Intent]
+	if in == nil {
+		return action{}
+	}
+	a := action{intent: in.ID, score: m.Score}
+	switch intentKind(in) {
+	case knowledge.KindAnswer:
+		if paused {
+			if in.ID == AnswerYes {
+				a.kind, a.command = actCommand, knowledge.CommandResume
+				return a
+			}
+			return action{}
+		}
+		if n == nil {
+			return action{}
+		}
+		for _, x := range n.Expects {
+			if x.Answer == in.ID && e.nodes[x.Next] != nil {
+				a.kind, a.next = actAnswer, x.Next
+				return a
+			}
+		}
+		if in.ID == AnswerYes && e.nodes[n.Next] != nil {
+			a.kind, a.next = actAnswer, n.Next
+			return a
+		}
+	case knowledge.KindCommand:
+		switch in.Command {
+		case knowledge.CommandRestart, knowledge.CommandBack, knowledge.CommandHandoff, knowledge.CommandResume:
+			a.kind, a.command = actCommand, in.Command
+			return a
+		}
+	case knowledge.KindTopic:
+		if e.nodes[in.Target] != nil {
+			a.kind, a.next = actTopic, in.Target
+			return a
+		}
+	}
+	return action{}
+}
