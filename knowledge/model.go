@@ -61,6 +61,10 @@ type Pack struct {
 	// Lines maps YAML paths ("nodes[3].choices[1]") to their line in the source
 	// file, for error messages. Filled by the loader; never serialised.
 	Lines map[string]int `yaml:"-"`
+
+	// idx makes Node and Intent lookups O(1). Built by Parse, read-only
+	// afterwards; nil for packs built in Go (lookups then scan).
+	idx *packIndex
 }
 
 // Keys of Pack.Texts that every pack must define.
@@ -139,6 +143,11 @@ type Expect struct {
 
 // Node returns the node with the given id, or nil.
 func (p *Pack) Node(id string) *Node {
+	if p.idx != nil {
+		if i, ok := p.idx.nodes[id]; ok && i < len(p.Nodes) && p.Nodes[i].ID == id {
+			return &p.Nodes[i]
+		}
+	}
 	for i := range p.Nodes {
 		if p.Nodes[i].ID == id {
 			return &p.Nodes[i]
@@ -149,6 +158,11 @@ func (p *Pack) Node(id string) *Node {
 
 // Intent returns the intent with the given id, or nil.
 func (p *Pack) Intent(id string) *Intent {
+	if p.idx != nil {
+		if i, ok := p.idx.intents[id]; ok && i < len(p.Intents) && p.Intents[i].ID == id {
+			return &p.Intents[i]
+		}
+	}
 	for i := range p.Intents {
 		if p.Intents[i].ID == id {
 			return &p.Intents[i]
