@@ -50,6 +50,9 @@ var testReadings = map[string][]knowledge.Match{
 	"うーん":          {m("waiting_topic", 0.3), m("sms_topic", 0.25), m("greet", 0.01)},
 	"よくわからない":      {m("sms", 0.4)},
 	"ふわふわ":         nil,
+	"迷惑メールにもない":    {m("email_topic", 0.8), m("no", 0.35), m("yes", 0.1)},
+	"メールが来ない":      {m("email_topic", 0.8), m("no", 0.2)},
+	"メールが来ないかも":    {m("email_topic", 0.8), m("no", 0.35), m("yes", 0.3)},
 	"電話でコードを聞かれた":  {m("safety_topic", 0.9)},
 }
 
@@ -271,6 +274,13 @@ func TestScenarios(t *testing.T) {
 		{name: "clearly better topic beats an expected answer", steps: []step{
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
 			{in: say("もう使っていないアドレス"), node: "replace_method", reason: ReasonIntent, intent: "replace_topic"},
+		}},
+		{name: "restating the current topic: the answer part decides", steps: []step{
+			{in: tap("go=email_check"), node: "email_check", reason: ReasonChoice},
+			{in: say("メールが来ない"), node: "email_check", reason: ReasonIntent, intent: "email_topic", history: []string{"-"}},
+			{in: say("メールが来ないかも"), node: "email_check", reason: ReasonIntent, intent: "email_topic"},
+			{in: say("迷惑メールにもない"), node: "replace_method", reason: ReasonAnswer, intent: "no", history: []string{"email_check"}},
+			{in: say("メールが来ない"), node: "email_check", reason: ReasonIntent, intent: "email_topic", history: []string{"email_check", "replace_method"}},
 		}},
 		{name: "topics work from anywhere", steps: []step{
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},

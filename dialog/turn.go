@@ -12,6 +12,10 @@ import (
 // asked ("いいえ" on "did you check the junk folder?").
 const answerMargin = 0.1
 
+// onTopicFactor scales the threshold for an expected answer in a text that
+// restates the current node's topic (see onTopicAnswer).
+const onTopicFactor = 0.6
+
 // maxLikely is how many "did you mean" options a reprompt offers.
 const maxLikely = 3
 
@@ -440,7 +444,39 @@ func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Matc
 	if answer.kind != actNone && answer.score >= best.score-answerMargin {
 		return answer
 	}
+	if best.kind == actTopic && n != nil && best.next == n.ID {
+		if a := e.onTopicAnswer(n, matches); a.kind != actNone {
+			return a
+		}
+	}
 	return best
+}
+
+// onTopicAnswer reads "迷惑メールにもないです" on the junk-folder question: the
+// text confidently names the topic of the node the user is already on, so
+// sending that node again would loop; the part that answers its question
+// then decides, if one expected answer clearly stands out.
+func (e *Engine) onTopicAnswer(n *knowledge.Node, matches []knowledge.Match) action {
+	var first, second action
+	for _, m := range matches {
+		a := e.actionFor(n, false, m)
+		if a.kind != actAnswer {
+			continue
+		}
+		switch {
+		case first.kind == actNone || a.score > first.score:
+			first, second = a, first
+		case second.kind == actNone || a.score > second.score:
+			second = a
+		}
+	}
+	if first.kind == actNone || first.score < e.opts.Threshold*onTopicFactor {
+		return action{}
+	}
+	if second.kind != actNone && first.score-second.score < answerMargin {
+		return action{}
+	}
+	return first
 }
 
 // actionFor says what one reading would do on node n, ignoring its score.
