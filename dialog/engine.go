@@ -3,6 +3,7 @@ package dialog
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/todoku/todoku/knowledge"
@@ -29,13 +30,21 @@ const AnswerYes = "yes"
 // TopicCodeSafety is the topic of the node shown after the code-safety warning.
 const TopicCodeSafety = "code_safety"
 
-// Optional Pack.Texts keys for the labels of the engine's own quick replies.
-// Packs may override them; the Japanese defaults below apply otherwise.
+// Optional Pack.Texts keys for the labels of the engine's own quick replies
+// (the offer of a person, the idle question). Without them the engine uses the
+// label the pack's own buttons most often give that command, else the
+// Japanese defaults below.
 const (
 	TextLabelHandoff = "label_handoff" // 人と話す
 	TextLabelRestart = "label_restart" // 最初から
 	TextLabelResume  = "label_resume"  // 続きから
 )
+
+var labelCommands = map[string]string{
+	TextLabelHandoff: knowledge.CommandHandoff,
+	TextLabelRestart: knowledge.CommandRestart,
+	TextLabelResume:  knowledge.CommandResume,
+}
 
 var defaultLabels = map[string]string{
 	TextLabelHandoff: "人と話す",
@@ -76,6 +85,8 @@ type Engine struct {
 	safety  *knowledge.Node // may be nil
 	// menu maps a node id to the label of the start node's choice leading there.
 	menu map[string]string
+	// labels are the engine's own button labels by Text* label key.
+	labels map[string]string
 }
 
 // New builds an engine for p. The pack must name existing start, handoff and
@@ -103,6 +114,7 @@ func New(p *knowledge.Pack, u Understander, opts Options) (*Engine, error) {
 		nodes:   make(map[string]*knowledge.Node, len(p.Nodes)),
 		intents: make(map[string]*knowledge.Intent, len(p.Intents)),
 		menu:    make(map[string]string),
+		labels:  make(map[string]string, len(defaultLabels)),
 	}
 	for i := range p.Nodes {
 		n := &p.Nodes[i]
@@ -134,7 +146,46 @@ func New(p *knowledge.Pack, u Understander, opts Options) (*Engine, error) {
 			}
 		}
 	}
+	e.labels = commandLabels(p)
 	return e, nil
+}
+
+// commandLabels picks the label of each command button the engine adds: the
+// pack's text if set, else the pack's most frequent label for that command
+// (first seen wins ties), else the default.
+func commandLabels(p *knowledge.Pack) map[string]string {
+	counts := map[string]map[string]int{}
+	var order []string
+	for _, n := range p.Nodes {
+		for _, c := range n.Choices {
+			if c.Command == "" || c.Label == "" {
+				continue
+			}
+			if counts[c.Command] == nil {
+				counts[c.Command] = map[string]int{}
+			}
+			if counts[c.Command][c.Label] == 0 {
+				order = append(order, c.Command+"\x00"+c.Label)
+			}
+			counts[c.Command][c.Label]++
+		}
+	}
+	out := make(map[string]string, len(defaultLabels))
+	for key, def := range defaultLabels {
+		if s := p.Text(key); s != "" {
+			out[key] = s
+			continue
+		}
+		cmd, best, bestN := labelCommands[key], def, 0
+		for _, o := range order {
+			c, l, _ := strings.Cut(o, "\x00")
+			if c == cmd && counts[c][l] > bestN {
+				best, bestN = l, counts[c][l]
+			}
+		}
+		out[key] = best
+	}
+	return out
 }
 
 // Pack returns the engine's pack.
@@ -162,12 +213,7 @@ func (e *Engine) findSafetyNode() *knowledge.Node {
 	return nil
 }
 
-func (e *Engine) label(key string) string {
-	if s := e.pack.Text(key); s != "" {
-		return s
-	}
-	return defaultLabels[key]
-}
+func (e *Engine) label(key string) string { return e.labels[key] }
 
 func (e *Engine) topicOf(id string) string {
 	if n := e.nodes[id]; n != nil {

@@ -612,3 +612,22 @@ func TestThreshold(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandLabels(t *testing.T) {
+	p := &knowledge.Pack{Nodes: []knowledge.Node{
+		{ID: "a", Choices: []knowledge.Choice{{Label: "担当者へ", Command: "handoff"}, {Label: "はじめから", Command: "restart"}}},
+		{ID: "b", Choices: []knowledge.Choice{{Label: "人と話したい", Command: "handoff"}, {Label: "最初に戻る", Command: "restart"}}},
+		{ID: "c", Choices: []knowledge.Choice{{Label: "人と話したい", Command: "handoff"}}},
+	}}
+	got := commandLabels(p)
+	want := map[string]string{TextLabelHandoff: "人と話したい", TextLabelRestart: "はじめから", TextLabelResume: "続きから"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("labels = %v, want %v", got, want)
+	}
+	p.Texts = map[string]string{TextLabelResume: "再開する", TextLabelHandoff: "スタッフと話す"}
+	got = commandLabels(p)
+	want = map[string]string{TextLabelHandoff: "スタッフと話す", TextLabelRestart: "はじめから", TextLabelResume: "再開する"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("labels with texts = %v, want %v", got, want)
+	}
+}
