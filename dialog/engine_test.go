@@ -54,6 +54,8 @@ var testReadings = map[string][]knowledge.Match{
 	"メールが来ない":      {m("email_topic", 0.8), m("no", 0.2)},
 	"メールが来ないかも":    {m("email_topic", 0.8), m("no", 0.35), m("yes", 0.3)},
 	"電話でコードを聞かれた":  {m("safety_topic", 0.9)},
+	"SMSでコードを聞かれた": {m("sms_topic", 0.66), m("safety_topic", 0.62), m("no", 0.64)},
+	"SMSが来ないし聞かれた": {m("sms_topic", 0.75), m("safety_topic", 0.62)},
 }
 
 func loadTestPack(t testing.TB) *knowledge.Pack {
@@ -323,6 +325,12 @@ func TestScenarios(t *testing.T) {
 			{in: tap("cmd=back"), node: "email_check", reason: ReasonCommand},
 			{in: say("１２３４５６７"), node: "code_safety", reason: ReasonSafety},
 			{in: say("電話でコードを聞かれた"), node: "code_safety", reason: ReasonIntent, intent: "safety_topic"},
+		}},
+		{name: "a code-safety reading wins near-ties", steps: []step{
+			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
+			{in: say("SMSでコードを聞かれた"), node: "code_safety", reason: ReasonIntent, intent: "safety_topic"},
+			{in: tap("cmd=back"), node: "sms_check", reason: ReasonCommand},
+			{in: say("SMSが来ないし聞かれた"), node: "sms_check", reason: ReasonIntent, intent: "sms_topic"},
 		}},
 		{name: "safety as first message", steps: []step{
 			{in: say("パスワードは[password]"), node: "code_safety", reason: ReasonSafety, history: []string{"-"}},

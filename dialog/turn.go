@@ -12,6 +12,11 @@ import (
 // asked ("いいえ" on "did you check the junk folder?").
 const answerMargin = 0.1
 
+// safetyMargin: a confident code-safety reading ("someone asked me for my
+// code") wins near-ties, since missing a scam warning costs far more than an
+// unneeded one.
+const safetyMargin = 0.05
+
 // onTopicFactor scales the threshold for an expected answer in a text that
 // restates the current node's topic (see onTopicAnswer).
 const onTopicFactor = 0.6
@@ -422,10 +427,10 @@ func (e *Engine) expectsFor(n *knowledge.Node, paused bool) []string {
 }
 
 // decide picks what to do with the readings of free text: the best reading
-// at or above the threshold that can be acted on here, an expected answer
-// winning near-ties. actNone means not understood.
+// at or above the threshold that can be acted on here, a code-safety topic
+// then an expected answer winning near-ties. actNone means not understood.
 func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Match) action {
-	var best, answer action
+	var best, answer, safety action
 	for _, m := range matches {
 		if m.Score < e.opts.Threshold {
 			continue
@@ -437,9 +442,15 @@ func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Matc
 		if a.kind == actAnswer && (answer.kind == actNone || a.score > answer.score) {
 			answer = a
 		}
+		if a.kind == actTopic && e.topicOf(a.next) == TopicCodeSafety && (safety.kind == actNone || a.score > safety.score) {
+			safety = a
+		}
 		if best.kind == actNone || a.score > best.score || (a.score == best.score && a.kind < best.kind) {
 			best = a
 		}
+	}
+	if safety.kind != actNone && safety.score >= best.score-safetyMargin {
+		return safety
 	}
 	if answer.kind != actNone && answer.score >= best.score-answerMargin {
 		return answer
