@@ -1,0 +1,164 @@
+package understand
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/todoku/todoku/knowledge"
+)
+
+// realPackPath is the product's pack; devDir is the shared development set,
+// which CI keeps beside the clone.
+var (
+	realPackPath = filepath.Join("..", "packs", "microsoft.ja.yaml")
+	devDir       = filepath.Join("..", "..", "..", "shared", "eval")
+)
+
+var (
+	realOnce    sync.Once
+	realPack    *knowledge.Pack
+	realMatcher *Matcher
+)
+
+func newRealMatcher(tb testing.TB) (*knowledge.Pack, *Matcher) {
+	tb.Helper()
+	if _, err := os.Stat(realPackPath); err != nil {
+		tb.Fatalf("the product pack is missing: %v", err)
+	}
+	realOnce.Do(func() {
+		realPack = loadPack(tb, realPackPath)
+		realMatcher = New(realPack)
+	})
+	return realPack, realMatcher
+}
+
+// topicOf returns the topic the dialog lands on when intent wins: the target
+// node's topic for topic intents, the handoff or start node's topic for those
+// commands.
+func topicOf(p *knowledge.Pack, intent string) string {
+	in := p.Intent(intent)
+	if in == nil {
+		return ""
+	}
+	node := ""
+	switch in.Kind {
+	case knowledge.KindTopic, "":
+		node = in.Target
+	case knowledge.KindCommand:
+		switch in.Command {
+		case knowledge.CommandHandoff:
+			node = p.Handoff
+		case knowledge.CommandRestart:
+			node = p.Start
+		}
+	}
+	if n := p.Node(node); n != nil {
+		return n.Topic
+	}
+	return ""
+}
+
+type labelled struct {
+	line   int
+	text   string
+	topics []string
+}
+
+// readTSV reads utterance<TAB>topic|topic lines; # starts a comment.
+func readTSV(tb testing.TB, path string) []labelled {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatalf("open %s: %v", path, err)
+	}
+	defer f.Close()
+	var out []labelled
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		text, topics, ok := strings.Cut(line, "\t")
+		if !ok {
+			tb.Fatalf("%s:%d: no tab", path, n)
+		}
+		out = append(out, labelled{line: n, text: text, topics: strings.Split(strings.TrimSpace(topics), "|")})
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatalf("read %s: %v", path, err)
+	}
+	return out
+}
+
+// accuracy runs every first message through the matcher as a new user's
+// message (no answers expected) and counts those whose top match at or above
+// DefaultThreshold lands on an expected topic.
+func accuracy(t *testing.T, p *knowledge.Pack, m *Matcher, set []labelled, name string) float64 {
+	t.Helper()
+	ok := 0
+	for _, u := range set {
+		ms := m.Understand(u.text, nil)
+		got := "(none)"
+		score := 0.0
+		if len(ms) > 0 {
+			score = ms[0].Score
+			if score >= DefaultThreshold {
+				got = topicOf(p, ms[0].Intent)
+			}
+		}
+		hit := false
+		for _, want := range u.topics {
+			if got == want {
+				hit = true
+			}
+		}
+		if hit {
+			ok++
+			continue
+		}
+		t.Logf("%s:%d: %q → %s (%.2f), want %s; candidates %v", name, u.line, u.text, got, score, strings.Join(u.topics, "|"), ms)
+	}
+	acc := float64(ok) / float64(len(set))
+	t.Logf("%s: %d/%d = %.1f%% on an expected topic", name, ok, len(set), 100*acc)
+	return acc
+}
+
+func TestAccuracyDevSet(t *testing.T) {
+	path := filepath.Join(devDir, "utterances.dev.tsv")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("development set not found at %s (it lives in shared/eval beside the clone): %v", path, err)
+	}
+	p, m := newRealMatcher(t)
+	if acc := accuracy(t, p, m, readTSV(t, path), "dev"); acc < 0.97 {
+		t.Fatalf("dev accuracy %.1f%%, want at least 97%%", 100*acc)
+	}
+}
+
+// TestAccuracyHeldOut measures phrasings written for this test only and never
+// used to tune the matcher or the pack: an estimate of accuracy on text the
+// bot has never seen.
+func TestAccuracyHeldOut(t *testing.T) {
+	p, m := newRealMatcher(t)
+	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout.tsv")), "heldout"); acc < 0.85 {
+		t.Fatalf("held-out accuracy %.1f%%, want at least 85%%", 100*acc)
+	}
+}
+
+// TestTopicsReachable checks that every intent of the real pack leads to a
+// topic, so that the accuracy tests measure the matcher, not the mapping.
+func TestTopicsReachable(t *testing.T) {
+	p, _ := newRealMatcher(t)
+	for _, in := range p.Intents {
+		if in.Kind == knowledge.KindAnswer || (in.Kind == knowledge.KindCommand && in.Command != knowledge.CommandHandoff && in.Command != knowledge.CommandRestart) {
+			continue
+		}
+		if topicOf(p, in.ID) == "" {
+			t.Errorf("intent %q leads to no topic", in.ID)
+		}
+	}
+}

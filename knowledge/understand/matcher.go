@@ -1,0 +1,537 @@
+package understand
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ikawaha/kagome/v2/tokenizer"
+
+	"github.com/todoku/todoku/knowledge"
+)
+
+// DefaultThreshold is the score below which the dialog must not act on a
+// match silently (it asks again instead).
+//
+// How scores are calibrated: an intent's score is how well the text is
+// explained by the intent's best example phrase and by its vocabulary as a
+// whole, weighted by how specific each word is to one intent (IDF over the
+// pack's intents), combined over two channels: content words (base forms,
+// negation, synonyms, compound nouns) and character bigrams (for unknown
+// words, typos and odd splits). Each channel is in [0, 1]: 1 means the text
+// and an example phrase say the same things; 0 means nothing in common. The
+// result is then scaled by the margin over the best candidate of another
+// meaning (see Understand). DefaultThreshold was set on the development set
+// and an independent held-out set of phrasings (testdata/heldout.tsv) so that
+// nearly every correct top match passes and misunderstandings mostly stay
+// below it.
+const DefaultThreshold = 0.5
+
+// maxResults bounds the candidates Understand returns.
+const maxResults = 5
+
+// Scoring weights. See DefaultThreshold for what the score means.
+var (
+	wordWeight   = 0.5 // share of the word channel; the rest is bigrams
+	exampleShare = 0.5 // share of the best example (Dice); the rest is intent coverage
+	oovWordShare = 0.5 // weight of an unseen word relative to the rarest known word
+	oovGramShare = 0.3 // same for unseen bigrams
+	answerBonus  = 0.1 // added to expected answers (はい, メール, SMS)
+	shortBonus   = 0.1 // added again when the text is one or two words
+	leadWeight   = 1.0 // share of the lead over another meaning added to the best score
+)
+
+// Matcher scores free text against the intents of one pack. Build it with New;
+// it is read-only afterwards and safe for concurrent use.
+type Matcher struct {
+	intents []intentInfo
+	byID    map[string]int
+
+	lex   lexicon               // katakana words of the pack, to split unknown runs
+	syn   map[string][]synEntry // first word of a member → members, longest first
+	alias map[string]string     // kana reading (hiragana) → vocabulary word
+	vocab map[string]bool       // words of the examples, after synonyms
+
+	words channel
+	grams channel
+}
+
+type intentInfo struct {
+	id   string
+	kind string
+	// meaning is where the intent leads: the target node's topic, a command
+	// or an answer. Intents with the same meaning do not compete.
+	meaning string
+}
+
+// synEntry is one synonym member as words, and the group's canonical word.
+type synEntry struct {
+	words []word
+	canon string
+}
+
+// channel is an index over one kind of feature (words or character bigrams).
+type channel struct {
+	ids       map[string]int32
+	idf       []float64
+	oov       float64   // query-side weight of a feature the pack never uses
+	postings  [][]int32 // feature → examples containing it
+	intentsOf [][]int32 // feature → intents containing it
+	exIntent  []int32   // example → intent
+	exMass    []float64 // example → Σ idf of its features
+}
+
+// New precomputes everything the matcher needs from p: synonym table, kana
+// aliases, and the example index. It tokenises every example once.
+func New(p *knowledge.Pack) *Matcher {
+	m := &Matcher{
+		byID:  make(map[string]int, len(p.Intents)),
+		syn:   make(map[string][]synEntry),
+		alias: make(map[string]string),
+		vocab: make(map[string]bool),
+	}
+	for _, in := range p.Intents {
+		kind := in.Kind
+		if kind == "" {
+			kind = knowledge.KindTopic
+		}
+		if _, dup := m.byID[in.ID]; dup {
+			continue
+		}
+		m.byID[in.ID] = len(m.intents)
+		m.intents = append(m.intents, intentInfo{id: in.ID, kind: kind, meaning: meaningOf(p, in, kind)})
+	}
+	var texts []string
+	for _, in := range p.Intents {
+		texts = append(texts, in.Examples...)
+		texts = append(texts, in.Keywords...)
+	}
+	for _, g := range p.Synonyms {
+		texts = append(texts, g...)
+	}
+	m.lex = buildLexicon(texts)
+	m.buildSynonyms(p.Synonyms)
+
+	// Every example (and keyword) becomes one document of each channel.
+	type doc struct {
+		intent int32
+		words  []string
+		grams  []string
+	}
+	var docs []doc
+	for _, in := range p.Intents {
+		idx, ok := m.byID[in.ID]
+		if !ok || m.intents[idx].id != in.ID {
+			continue
+		}
+		phrases := append(slices.Clone(in.Examples), in.Keywords...)
+		for _, ph := range phrases {
+			n := Normalize(ph)
+			if n == "" {
+				continue
+			}
+			ws := m.wordFeatures(n, false)
+			for _, w := range ws {
+				if !strings.ContainsAny(w, "+~") {
+					m.vocab[w] = true
+				}
+			}
+			docs = append(docs, doc{intent: int32(idx), words: ws, grams: gramFeatures(n)})
+		}
+	}
+	m.buildAliases()
+
+	nIntents := len(m.intents)
+	m.words = newChannel(nIntents, len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].words }, oovWordShare)
+	m.grams = newChannel(nIntents, len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].grams }, oovGramShare)
+	return m
+}
+
+func newChannel(nIntents, nDocs int, doc func(int) (int32, []string), oovShare float64) channel {
+	c := channel{ids: make(map[string]int32), exIntent: make([]int32, nDocs), exMass: make([]float64, nDocs)}
+	for i := range nDocs {
+		intent, feats := doc(i)
+		c.exIntent[i] = intent
+		for _, f := range feats {
+			id, ok := c.ids[f]
+			if !ok {
+				id = int32(len(c.postings))
+				c.ids[f] = id
+				c.postings = append(c.postings, nil)
+				c.intentsOf = append(c.intentsOf, nil)
+			}
+			if p := c.postings[id]; len(p) == 0 || p[len(p)-1] != int32(i) {
+				c.postings[id] = append(p, int32(i))
+			}
+			if p := c.intentsOf[id]; len(p) == 0 || p[len(p)-1] != intent {
+				// Documents come grouped by intent, so a repeat is always last.
+				c.intentsOf[id] = append(p, intent)
+			}
+		}
+	}
+	n := float64(nIntents)
+	c.idf = make([]float64, len(c.postings))
+	maxIDF := 0.0
+	for id, ins := range c.intentsOf {
+		df := float64(len(ins))
+		c.idf[id] = math.Log(1 + (n-df+0.5)/(df+0.5))
+		maxIDF = max(maxIDF, c.idf[id])
+	}
+	c.oov = oovShare * maxIDF
+	for i := range nDocs {
+		_, feats := doc(i)
+		seen := make(map[int32]bool, len(feats))
+		for _, f := range feats {
+			id := c.ids[f]
+			if !seen[id] {
+				seen[id] = true
+				c.exMass[i] += c.idf[id]
+			}
+		}
+	}
+	return c
+}
+
+// meaningOf names where an intent leads, so that two intents leading to the
+// same topic are not counted as rival readings.
+func meaningOf(p *knowledge.Pack, in knowledge.Intent, kind string) string {
+	node := ""
+	switch kind {
+	case knowledge.KindAnswer:
+		return "answer:" + in.ID
+	case knowledge.KindCommand:
+		if in.Command != knowledge.CommandHandoff {
+			return "command:" + in.Command
+		}
+		node = p.Handoff
+	default:
+		node = in.Target
+	}
+	if n := p.Node(node); n != nil && n.Topic != "" {
+		return "topic:" + n.Topic
+	}
+	return "node:" + node
+}
+
+// buildLexicon collects the katakana words of texts: those kagome knows, whole
+// katakana texts (synonyms such as スパム), and the pieces of katakana runs
+// kagome does not know, split at the former (メールフォルダ → フォルダ).
+func buildLexicon(texts []string) lexicon {
+	lex := lexicon{}
+	var unknown []string
+	for _, t := range texts {
+		n := Normalize(t)
+		if isKanaOnly(n) && utf8.RuneCountInString(n) >= 2 && !isHiraganaOnly(n) {
+			lex[n] = true
+		}
+		for _, tk := range Tokenizer().Tokenize(n) {
+			s := tk.Surface
+			if utf8.RuneCountInString(s) < 2 || !isKanaOnly(s) || isHiraganaOnly(s) {
+				continue
+			}
+			if tk.Class == tokenizer.UNKNOWN {
+				unknown = append(unknown, s)
+			} else {
+				lex[s] = true
+			}
+		}
+	}
+	for _, u := range unknown {
+		for _, p := range lex.split(u) {
+			lex[p] = true
+		}
+	}
+	return lex
+}
+
+// buildSynonyms indexes every member of every group by its first word.
+func (m *Matcher) buildSynonyms(groups [][]string) {
+	for _, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		canon := strings.ReplaceAll(Normalize(g[0]), " ", "")
+		if canon == "" {
+			continue
+		}
+		for _, member := range g {
+			ws := words(Normalize(member), m.lex, nil)
+			if len(ws) == 0 {
+				continue
+			}
+			if len(ws) == 1 && ws[0].s == canon {
+				// The canonical word as one token needs no rewrite, but
+				// keep it as a vocabulary word for kana aliases.
+				m.vocab[canon] = true
+				continue
+			}
+			ws[0].joined = false
+			m.syn[ws[0].s] = append(m.syn[ws[0].s], synEntry{words: ws, canon: canon})
+		}
+	}
+	for k, es := range m.syn {
+		sort.SliceStable(es, func(i, j int) bool { return len(es[i].words) > len(es[j].words) })
+		m.syn[k] = es
+	}
+}
+
+// buildAliases maps the kana reading of every vocabulary word to the word, so
+// that とどく or めーる written in kana find 届く and メール.
+func (m *Matcher) buildAliases() {
+	ambiguous := map[string]bool{}
+	for w := range m.vocab {
+		if isKanaOnly(w) || strings.HasPrefix(w, "[") {
+			continue
+		}
+		var reading strings.Builder
+		ok := true
+		for _, t := range Tokenizer().Tokenize(w) {
+			r, has := t.Reading()
+			if !has || r == "" || r == "*" {
+				ok = false
+				break
+			}
+			reading.WriteString(r)
+		}
+		if !ok {
+			continue
+		}
+		key := FoldKana(reading.String())
+		if m.vocab[key] {
+			continue
+		}
+		if prev, dup := m.alias[key]; dup && prev != w {
+			ambiguous[key] = true
+			continue
+		}
+		m.alias[key] = w
+	}
+	for k := range ambiguous {
+		delete(m.alias, k)
+	}
+}
+
+// applySynonyms rewrites every synonym member in ws to its canonical word,
+// longest member first, and kana spellings of known words to those words.
+func (m *Matcher) applySynonyms(ws []word) []word {
+	out := ws[:0:0]
+	for i := 0; i < len(ws); {
+		matched := false
+		for _, e := range m.syn[ws[i].s] {
+			if matchAt(ws, i, e.words) {
+				out = append(out, word{s: e.canon, joined: ws[i].joined, noun: true})
+				i += len(e.words)
+				matched = true
+				break
+			}
+		}
+		if matched {
+			continue
+		}
+		w := ws[i]
+		if !m.vocab[w.s] && isKanaOnly(w.s) {
+			if a, ok := m.alias[FoldKana(w.s)]; ok {
+				w.s = a
+			}
+		}
+		out = append(out, w)
+		i++
+	}
+	return out
+}
+
+// matchAt reports whether member occurs in ws at i: same words, and joined
+// where the member's words are joined (negations may be apart).
+func matchAt(ws []word, i int, member []word) bool {
+	if i+len(member) > len(ws) {
+		return false
+	}
+	for k, mw := range member {
+		w := ws[i+k]
+		if w.s != mw.s {
+			return false
+		}
+		if k > 0 && mw.joined && !w.joined && mw.s != Neg {
+			return false
+		}
+	}
+	return true
+}
+
+// wordFeatures returns the word-channel features of normalised text: content
+// words after synonyms, compound nouns (迷惑+メール) and negated words (届く~ない).
+func (m *Matcher) wordFeatures(normalized string, _ bool) []string {
+	ws := m.applySynonyms(words(normalized, m.lex, nil))
+	feats := make([]string, 0, 2*len(ws))
+	last := ""
+	for i, w := range ws {
+		feats = append(feats, w.s)
+		if w.s == Neg {
+			if last != "" {
+				feats = append(feats, last+"~"+Neg)
+			}
+			last = ""
+			continue
+		}
+		if i > 0 && w.joined && w.noun && ws[i-1].noun && ws[i-1].s != Neg {
+			feats = append(feats, ws[i-1].s+"+"+w.s)
+		}
+		last = w.s
+	}
+	return feats
+}
+
+// gramFeatures returns the character bigrams of normalised text, kana folded
+// to hiragana, within space-separated chunks; a one-character chunk is its own
+// feature and a redaction marker is one feature.
+func gramFeatures(normalized string) []string {
+	var feats []string
+	for _, chunk := range strings.Fields(FoldKana(normalized)) {
+		if chunk[0] == '[' && markerRe.MatchString(chunk) {
+			feats = append(feats, chunk)
+			continue
+		}
+		rs := []rune(chunk)
+		if len(rs) == 1 {
+			feats = append(feats, chunk)
+			continue
+		}
+		for i := 0; i+1 < len(rs); i++ {
+			feats = append(feats, string(rs[i:i+2]))
+		}
+	}
+	return feats
+}
+
+// query is a text's features in one channel: known feature ids and the total
+// weight of the text (known and unknown features).
+type query struct {
+	ids  []int32
+	mass float64
+}
+
+func (c *channel) query(feats []string) query {
+	var q query
+	seen := make(map[string]bool, len(feats))
+	for _, f := range feats {
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		if id, ok := c.ids[f]; ok {
+			q.ids = append(q.ids, id)
+			q.mass += c.idf[id]
+		} else {
+			q.mass += c.oov
+		}
+	}
+	return q
+}
+
+// score fills out[intent] with the channel's score in [0, 1]:
+// exampleShare × the best weighted Dice overlap with one example, plus the
+// rest × the share of the text's weight found anywhere in the intent.
+func (c *channel) score(q query, out []float64, exAcc []float64, cov []float64) {
+	clear(out)
+	if q.mass == 0 {
+		return
+	}
+	clear(exAcc)
+	clear(cov)
+	for _, id := range q.ids {
+		w := c.idf[id]
+		for _, ex := range c.postings[id] {
+			exAcc[ex] += w
+		}
+		for _, in := range c.intentsOf[id] {
+			cov[in] += w
+		}
+	}
+	for ex, shared := range exAcc {
+		if shared == 0 {
+			continue
+		}
+		dice := 2 * shared / (q.mass + c.exMass[ex])
+		in := c.exIntent[ex]
+		out[in] = max(out[in], dice)
+	}
+	for in := range out {
+		out[in] = exampleShare*out[in] + (1-exampleShare)*cov[in]/q.mass
+	}
+}
+
+// Understand returns the intents text may mean, best first, with scores in
+// [0, 1] (see DefaultThreshold). Topic and command intents are always
+// candidates; answer intents only when listed in expects, and then they are
+// preferred, the more so for short texts (はい, メール, SMSです).
+func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
+	n := Normalize(text)
+	if n == "" || len(m.intents) == 0 {
+		return nil
+	}
+	wf := m.wordFeatures(n, true)
+	wq := m.words.query(wf)
+	gq := m.grams.query(gramFeatures(n))
+
+	k := len(m.intents)
+	buf := make([]float64, 2*k+2*len(m.words.exIntent))
+	ws, gs := buf[:k], buf[k:2*k]
+	exAcc := buf[2*k : 2*k+len(m.words.exIntent)]
+	cov := buf[2*k+len(m.words.exIntent):][:k]
+	m.words.score(wq, ws, exAcc, cov)
+	wsCopy := slices.Clone(ws)
+	m.grams.score(gq, gs, exAcc, cov)
+
+	short := len(wf) <= 2
+	var res []knowledge.Match
+	for i, in := range m.intents {
+		s := wordWeight*wsCopy[i] + (1-wordWeight)*gs[i]
+		if in.kind == knowledge.KindAnswer {
+			if !slices.Contains(expects, in.id) {
+				continue
+			}
+			if s > 0 {
+				s += answerBonus
+				if short {
+					s += shortBonus
+				}
+			}
+		}
+		if s <= 0.01 {
+			continue
+		}
+		res = append(res, knowledge.Match{Intent: in.id, Score: s})
+	}
+	sort.SliceStable(res, func(i, j int) bool { return res[i].Score > res[j].Score })
+	m.calibrate(res)
+	if len(res) > maxResults {
+		res = res[:maxResults]
+	}
+	return res
+}
+
+// calibrate turns the best raw score into a confidence: a reading that stands
+// out from every reading with another meaning is more likely right than one
+// that barely leads, so the best score gains its lead over the best rival
+// (leadWeight of it, at most half the score itself, so that a weak match
+// with no rival stays weak). Scores are clamped to [0, 1]; order is kept.
+func (m *Matcher) calibrate(res []knowledge.Match) {
+	if len(res) == 0 {
+		return
+	}
+	best := res[0].Score
+	meaning := m.intents[m.byID[res[0].Intent]].meaning
+	rival := 0.0
+	for _, r := range res[1:] {
+		if m.intents[m.byID[r.Intent]].meaning != meaning {
+			rival = r.Score
+			break
+		}
+	}
+	res[0].Score = best + leadWeight*min(best-rival, best/2)
+	for i := range res {
+		res[i].Score = min(1, max(0, res[i].Score))
+	}
+}

@@ -1,0 +1,160 @@
+package understand
+
+import (
+	"os"
+	"sync"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/todoku/todoku/knowledge"
+)
+
+// loadPack reads a pack with yaml.v3 directly, so that these tests depend on
+// the model only, not on the loader.
+func loadPack(tb testing.TB, path string) *knowledge.Pack {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("read pack: %v", err)
+	}
+	var p knowledge.Pack
+	if err := yaml.Unmarshal(data, &p); err != nil {
+		tb.Fatalf("parse %s: %v", path, err)
+	}
+	return &p
+}
+
+var (
+	testMatcherOnce sync.Once
+	testMatcher     *Matcher
+)
+
+func newTestMatcher(tb testing.TB) *Matcher {
+	tb.Helper()
+	testMatcherOnce.Do(func() { testMatcher = New(loadPack(tb, "testdata/pack.yaml")) })
+	return testMatcher
+}
+
+func TestUnderstandTestPack(t *testing.T) {
+	m := newTestMatcher(t)
+	askMethod := []string{"email", "sms", "app"}
+	yesNo := []string{"yes", "no"}
+	tests := []struct {
+		text    string
+		expects []string
+		want    string // top intent at or above DefaultThreshold; "" for none
+	}{
+		{"こんにちは！", nil, "greeting"},
+		{"確認コードが届きません", nil, "code_missing"},
+		{"コード来ないんだけど", nil, "code_missing"},
+		{"ｺｰﾄﾞがこない", nil, "code_missing"},
+		{"迷惑メールにもないです", nil, "email_missing"},
+		{"スパムフォルダも見た", nil, "email_missing"},
+		{"ショートメールが来ません", nil, "sms_missing"},
+		{"ＳＭＳがこない", nil, "sms_missing"},
+		{"Authenticatorのコードが違うって", nil, "app_trouble"},
+		{"オーセンティケーターに通知が来ない", nil, "app_trouble"},
+		{"そのメアドはもう使えない", nil, "no_longer"},
+		{"すべての情報が不明を選ぶとどうなる？", nil, "what_no_longer"},
+		{"30日も待つの？", nil, "waiting"},
+		{"担当の人と話したいです", nil, "human"},
+		{"最初からやり直したい", nil, "restart"},
+		// Answers count only where the node expects them.
+		{"メール", askMethod, "email"},
+		{"SMSです", askMethod, "sms"},
+		{"ショートメール", askMethod, "sms"},
+		{"アプリ", askMethod, "app"},
+		{"はい", yesNo, "yes"},
+		{"うん", yesNo, "yes"},
+		{"いいえ", yesNo, "no"},
+		{"はい", nil, ""},
+		// Nothing in common with the pack.
+		{"ぬるぽ", nil, ""},
+		{"😢", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			ms := m.Understand(tt.text, tt.expects)
+			got := ""
+			if len(ms) > 0 && ms[0].Score >= DefaultThreshold {
+				got = ms[0].Intent
+			}
+			if got != tt.want {
+				t.Fatalf("Understand(%q, %v) top = %q, want %q (candidates %v)", tt.text, tt.expects, got, tt.want, ms)
+			}
+		})
+	}
+}
+
+func TestUnderstandAnswersOnlyWhenExpected(t *testing.T) {
+	m := newTestMatcher(t)
+	for _, match := range m.Understand("はい、メールです", []string{"yes"}) {
+		if match.Intent == "email" || match.Intent == "sms" || match.Intent == "app" {
+			t.Fatalf("answer %q returned though not expected", match.Intent)
+		}
+	}
+}
+
+func TestUnderstandScoresSortedAndBounded(t *testing.T) {
+	m := newTestMatcher(t)
+	for _, text := range []string{"コードが来ない", "メール", "はい", "担当者", "a", "30日"} {
+		ms := m.Understand(text, []string{"yes", "no", "email", "sms", "app"})
+		if len(ms) > maxResults {
+			t.Fatalf("%q: %d results, want at most %d", text, len(ms), maxResults)
+		}
+		for i, match := range ms {
+			if match.Score < 0 || match.Score > 1 {
+				t.Fatalf("%q: score %v out of [0,1]", text, match.Score)
+			}
+			if i > 0 && ms[i-1].Score < match.Score {
+				t.Fatalf("%q: results not sorted: %v", text, ms)
+			}
+		}
+	}
+}
+
+func TestSynonymsAndAliases(t *testing.T) {
+	m := newTestMatcher(t)
+	tests := []struct{ in, want string }{
+		{"メアドに", "メールアドレス"},
+		{"ショートメールが", "sms"},
+		{"テキストメッセージ", "sms"},
+		{"スマホ", "携帯"},
+		{"authenticator", "認証アプリ"},
+		{"これ以上使わない", "これ以上使いません"},
+		{"とどかない", "届く ない 届く~ない"},
+	}
+	for _, tt := range tests {
+		got := ""
+		for i, f := range m.wordFeatures(Normalize(tt.in), true) {
+			if i > 0 {
+				got += " "
+			}
+			got += f
+		}
+		if got != tt.want {
+			t.Fatalf("wordFeatures(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestUnderstandConcurrent(t *testing.T) {
+	m := newTestMatcher(t)
+	want := m.Understand("迷惑メールにもない", nil)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				got := m.Understand("迷惑メールにもない", nil)
+				if len(got) != len(want) || got[0] != want[0] {
+					t.Errorf("concurrent result %v, want %v", got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

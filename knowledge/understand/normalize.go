@@ -1,0 +1,164 @@
+// Package understand reads Japanese free text: it normalises it, tokenises it
+// with kagome (base forms, negation kept), expands the pack's synonyms and
+// scores it against every intent's example phrases.
+//
+// The matcher is built once per pack with New and is read-only afterwards, so
+// one Matcher serves every conversation concurrently. The kagome tokenizer is
+// shared by the whole process (Tokenizer).
+package understand
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// markerRe finds redaction markers such as [code] or [password] that the
+// caller's redactor put in place of secrets. They survive normalisation.
+var markerRe = regexp.MustCompile(`\[[a-z_]{2,20}\]`)
+
+// emailRe finds (masked) e-mail addresses (t***@example.com); they become the
+// marker [email] so that punctuation stripping does not scatter them.
+var emailRe = regexp.MustCompile(`[a-z0-9._%+*\-]*@[a-z0-9*\-]+(\.[a-z0-9*\-]+)+`)
+
+// Normalize returns s in the form the matcher works on: NFKC (full-width
+// ASCII and half-width kana folded), lower case, long-vowel marks and wave
+// dashes unified, emoji, symbols and punctuation removed, runs of spaces
+// collapsed. Redaction markers ([code], [password], [email], ...) are kept with
+// their brackets; e-mail addresses become [email].
+func Normalize(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = norm.NFKC.String(s)
+	s = strings.ToLower(s)
+	if strings.Contains(s, "@") {
+		s = emailRe.ReplaceAllString(s, " [email] ")
+	}
+	var markers [][]int
+	if strings.Contains(s, "[") {
+		markers = markerRe.FindAllStringIndex(s, -1)
+	}
+
+	var b strings.Builder
+	b.Grow(len(s))
+	space := true // whether the output ends in a space (or is empty)
+	prev := rune(0)
+	writeSpace := func() {
+		if !space {
+			b.WriteByte(' ')
+			space = true
+		}
+		prev = ' '
+	}
+	for i := 0; i < len(s); {
+		if len(markers) > 0 && i == markers[0][0] {
+			writeSpace()
+			b.WriteString(s[markers[0][0]:markers[0][1]])
+			space = false
+			i = markers[0][1]
+			markers = markers[1:]
+			writeSpace()
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			writeSpace()
+		case isLongMark(r):
+			// A dash or wave after kana lengthens the vowel: after katakana it
+			// is the long-vowel mark (メール, メ～ル), after hiragana it is mere
+			// emphasis (こないー) and dropped. Elsewhere it separates words.
+			switch {
+			case isKatakana(prev) || prev == 'ー':
+				if prev != 'ー' {
+					b.WriteRune('ー')
+					space = false
+				}
+				prev = 'ー'
+			case isHiragana(prev):
+				// emphasis: drop, keep prev so that ーーー collapses too
+			default:
+				writeSpace()
+			}
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+			space = false
+			prev = r
+		case unicode.IsSpace(r), unicode.IsPunct(r), unicode.IsSymbol(r):
+			writeSpace()
+		default:
+			// Marks (variation selectors, combining keycaps), format
+			// characters (ZWJ) and other invisible runes vanish in place.
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// isLongMark reports whether r is a long-vowel mark or one of the dashes and
+// wave dashes people type in its place.
+func isLongMark(r rune) bool {
+	switch r {
+	case 'ー', 'ｰ', '-', '‐', '‑', '‒', '–', '—', '―', '−', '─', '━', '~', '～', '〜', '〰':
+		return true
+	}
+	return false
+}
+
+func isHiragana(r rune) bool { return r >= 'ぁ' && r <= 'ゖ' }
+
+func isKatakana(r rune) bool { return r >= 'ァ' && r <= 'ヺ' }
+
+// FoldKana maps katakana to hiragana (メール → めーる) so that a word
+// written in either script compares equal. Other runes are unchanged.
+func FoldKana(s string) string {
+	for _, r := range s {
+		if isKatakana(r) && r <= 'ヶ' {
+			return strings.Map(foldRune, s)
+		}
+	}
+	return s
+}
+
+func foldRune(r rune) rune {
+	if r >= 'ァ' && r <= 'ヶ' {
+		switch r {
+		case 'ヵ':
+			return 'か'
+		case 'ヶ':
+			return 'け'
+		case 'ヴ':
+			return 'ゔ'
+		}
+		return r - 'ァ' + 'ぁ'
+	}
+	return r
+}
+
+// isKanaOnly reports whether s is non-empty and written in kana (and the
+// long-vowel mark) only.
+func isKanaOnly(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !isHiragana(r) && !isKatakana(r) && r != 'ー' {
+			return false
+		}
+	}
+	return true
+}
+
+// isHiraganaOnly reports whether s is written in hiragana only.
+func isHiraganaOnly(s string) bool {
+	for _, r := range s {
+		if !isHiragana(r) && r != 'ー' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,57 @@
+package understand
+
+import "testing"
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "", ""},
+		{"full-width ascii", "ＳＭＳが届かない", "smsが届かない"},
+		{"half-width kana", "ｺｰﾄﾞが来ない", "コードが来ない"},
+		{"upper case", "Outlook Authenticator", "outlook authenticator"},
+		{"punctuation", "確認コードが、届きません。", "確認コードが 届きません"},
+		{"question marks", "30日も待つの？？", "30日も待つの"},
+		{"emoji", "認証コードが全然こない😢", "認証コードが全然こない"},
+		{"emoji with modifiers", "だめ👍🏻です🙇‍♀️", "だめ です"},
+		{"japanese brackets", "「これ以上使いません」を選ぶ", "これ以上使いません を選ぶ"},
+		{"wave dash as long mark", "メ〜ルが来ない", "メールが来ない"},
+		{"full-width tilde as long mark", "メ～ル", "メール"},
+		{"minus as long mark", "コ−ド", "コード"},
+		{"repeated long marks", "メーーール", "メール"},
+		{"emphasis after hiragana dropped", "こないーー", "こない"},
+		{"wave after hiragana dropped", "こない〜", "こない"},
+		{"dash between digits", "090-1234", "090 1234"},
+		{"spaces collapse", "  コード　が   来ない  ", "コード が 来ない"},
+		{"redaction marker kept", "コードは[code]です", "コードは [code] です"},
+		{"password marker kept", "[password]", "[password]"},
+		{"masked email", "t***@example.comに届かない", "[email] に届かない"},
+		{"plain brackets dropped", "[あ]", "あ"},
+		{"circled digit", "①番", "1番"},
+		{"half-width space and plus", "+81 でいい?", "81 でいい"},
+		{"newlines", "コード\nこない", "コード こない"},
+		{"invalid utf8", "コード\xffこない", "コード こない"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Normalize(tt.in); got != tt.want {
+				t.Fatalf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFoldKana(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"メール", "めーる"},
+		{"めーる", "めーる"},
+		{"SMSコード", "SMSこーど"},
+		{"ヴァ", "ゔぁ"},
+		{"届く", "届く"},
+	}
+	for _, tt := range tests {
+		if got := FoldKana(tt.in); got != tt.want {
+			t.Fatalf("FoldKana(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package understand
+
+import (
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/ikawaha/kagome-dict/ipa"
+	"github.com/ikawaha/kagome/v2/tokenizer"
+)
+
+var (
+	tokOnce sync.Once
+	tok     *tokenizer.Tokenizer
+)
+
+// Tokenizer returns the process-wide kagome tokenizer with the IPA
+// dictionary. It is built on first use (about a second and 90 MB) and shared
+// afterwards; it is safe for concurrent use.
+func Tokenizer() *tokenizer.Tokenizer {
+	tokOnce.Do(func() {
+		t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+		if err != nil {
+			// Only a nil dictionary makes New fail; the embedded one never is.
+			panic("understand: kagome tokenizer: " + err.Error())
+		}
+		tok = t
+	})
+	return tok
+}
+
+// Neg is the term that stands for a negation (ない, ません, ず, 無い): it is
+// kept because 届かない and 届いた mean different things.
+const Neg = "ない"
+
+// word is one content word of a text.
+type word struct {
+	s      string
+	joined bool // directly follows the previous word, with nothing dropped between
+	noun   bool
+}
+
+// Stop lists: content-word base forms that carry no meaning for matching.
+var (
+	stopVerbs = map[string]bool{"する": true, "いる": true, "ある": true, "おる": true, "れる": true, "られる": true, "せる": true, "させる": true, "やる": true}
+	stopNouns = map[string]bool{"の": true, "ん": true, "こと": true, "もの": true, "はず": true, "わけ": true, "ところ": true, "よう": true, "まま": true, "うち": true, "さん": true, "様": true, "さま": true, "ため": true, "みたい": true}
+	// auxVerbs are verbs that follow て and add only aspect or politeness
+	// (送ってしまう, 見ている, 教えてください). Other non-independent verbs
+	// (送り直す, 要求しすぎる) keep their meaning.
+	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true}
+	negAux   = map[string]bool{"ない": true, "ぬ": true, "ん": true, "無い": true}
+	kanjiNum = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
+)
+
+// Words returns the content words of normalised text: base forms (届き, 届か
+// → 届く), particles, auxiliaries and symbols dropped, negations kept as Neg,
+// redaction markers ([code]) kept as they are. It applies no synonyms.
+func Words(normalized string) []string {
+	ws := words(normalized, nil, nil)
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.s
+	}
+	return out
+}
+
+// words splits normalised text into content words, appending to dst. lex,
+// when not nil, splits katakana runs kagome does not know into known words.
+func words(s string, lex lexicon, dst []word) []word {
+	for s != "" {
+		i := strings.IndexByte(s, '[')
+		if i < 0 {
+			return tokenizeWords(s, lex, dst)
+		}
+		if i > 0 {
+			dst = tokenizeWords(s[:i], lex, dst)
+		}
+		s = s[i:]
+		if loc := markerRe.FindStringIndex(s); loc != nil && loc[0] == 0 {
+			dst = append(dst, word{s: s[:loc[1]]})
+			s = s[loc[1]:]
+			continue
+		}
+		s = s[1:]
+	}
+	return dst
+}
+
+func tokenizeWords(s string, lex lexicon, dst []word) []word {
+	if strings.TrimSpace(s) == "" {
+		return dst
+	}
+	joined := false
+	for _, t := range Tokenizer().Analyze(s, tokenizer.Normal) {
+		if t.Class == tokenizer.DUMMY {
+			continue
+		}
+		surface := t.Surface
+		if strings.TrimSpace(surface) == "" {
+			joined = false
+			continue
+		}
+		pos0, _ := t.FeatureAt(0)
+		pos1, _ := t.FeatureAt(1)
+		base, _ := t.BaseForm()
+		if base == "" || base == "*" {
+			base = surface
+		}
+		keep := ""
+		noun := false
+		switch pos0 {
+		case "名詞":
+			switch pos1 {
+			case "非自立", "特殊":
+				if !stopNouns[base] {
+					keep = base
+				}
+			case "数":
+				if d, ok := kanjiNum[base]; ok {
+					base = d
+				}
+				keep = base
+			case "接尾":
+				if !stopNouns[base] {
+					keep = base
+				}
+			default:
+				keep = base
+			}
+			noun = true
+			if surface == "ー" {
+				keep = ""
+			}
+		case "動詞":
+			switch {
+			case base == "くる" || base == "来る":
+				keep = "来る"
+			case pos1 == "接尾", stopVerbs[base], auxVerbs[base]:
+			case base == "出来る":
+				keep = "できる"
+			default:
+				keep = base
+			}
+		case "形容詞":
+			switch {
+			case negAux[base]:
+				keep = Neg
+			case pos1 == "非自立":
+			default:
+				keep = base
+			}
+		case "助動詞":
+			switch {
+			case negAux[base]:
+				keep = Neg
+			case base == "たい":
+				keep = "たい"
+			}
+		case "副詞", "感動詞":
+			keep = base
+		case "接頭詞":
+			if base != "お" && base != "ご" && base != "御" {
+				keep = base
+			}
+		}
+		if keep == "" {
+			joined = false
+			continue
+		}
+		if t.Class == tokenizer.UNKNOWN && lex != nil {
+			if parts := lex.split(keep); len(parts) > 1 {
+				for _, p := range parts {
+					dst = append(dst, word{s: trimLongMark(p), joined: joined, noun: true})
+					joined = true
+				}
+				continue
+			}
+		}
+		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun})
+		joined = true
+	}
+	return dst
+}
+
+// trimLongMark drops the final long-vowel mark of a katakana word of four or
+// more characters (サーバー → サーバ, フォルダー → フォルダ), the usual
+// spelling variation of loanwords.
+func trimLongMark(s string) string {
+	if !strings.HasSuffix(s, "ー") {
+		return s
+	}
+	n := 0
+	for _, r := range s {
+		if !isKatakana(r) && r != 'ー' {
+			return s
+		}
+		n++
+	}
+	if n >= 4 {
+		return strings.TrimSuffix(s, "ー")
+	}
+	return s
+}
+
+// lexicon holds katakana words (two runes or more) known to a pack. kagome
+// reads a run of katakana it does not know as one word (スパムフォルダ); split
+// cuts such a run at the pack's own words (スパム + フォルダ).
+type lexicon map[string]bool
+
+// split returns the pieces of a katakana run: pack words, longest first from
+// the left, and the unknown stretches between them. It returns nil when s is
+// not all katakana, when no pack word occurs in it, or when a piece would be a
+// single character (メ + アド is no reading of メアド).
+func (lex lexicon) split(s string) []string {
+	rs := []rune(s)
+	if len(rs) < 4 || !isKanaOnly(s) {
+		return nil
+	}
+	var parts []string
+	start := 0 // start of the pending unknown stretch
+	found := false
+	for i := 0; i < len(rs); {
+		best := 0
+		for j := len(rs); j >= i+2; j-- {
+			if (i > 0 || j < len(rs)) && lex[string(rs[i:j])] {
+				best = j
+				break
+			}
+		}
+		if best == 0 {
+			i++
+			continue
+		}
+		if start < i {
+			parts = append(parts, string(rs[start:i]))
+		}
+		parts = append(parts, string(rs[i:best]))
+		found = true
+		i, start = best, best
+	}
+	if !found {
+		return nil
+	}
+	if start < len(rs) {
+		parts = append(parts, string(rs[start:]))
+	}
+	for _, p := range parts {
+		if utf8.RuneCountInString(p) < 2 {
+			return nil
+		}
+	}
+	return parts
+}

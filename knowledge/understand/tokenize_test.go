@@ -1,0 +1,44 @@
+package understand
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTokenizerShared(t *testing.T) {
+	if Tokenizer() != Tokenizer() {
+		t.Fatal("Tokenizer() built two tokenizers")
+	}
+}
+
+func TestWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // words joined by spaces
+	}{
+		{"確認コードが届きません", "確認 コード 届く ない"},
+		{"コードが届かない", "コード 届く ない"},
+		{"コードが届いた", "コード 届く"},
+		{"届かなくて入れない", "届く ない 入れる ない"},
+		{"コードが来ない", "コード 来る ない"},
+		{"こない", "来る ない"},
+		{"メールがないです", "メール ない"},
+		{"受け取れないです", "受け取れる ない"},
+		{"担当者と話したい", "担当 者 話す たい"},
+		{"30日も待つの", "30 日 待つ"},
+		{"二段階認証", "2 段階 認証"},
+		{"サーバーが重い", "サーバ 重い"},
+		{"はい", "はい"},
+		{"いいえ", "いいえ"},
+		{"コードは [code] です", "コード [code]"},
+		{"出来ない", "できる ない"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got := strings.Join(Words(Normalize(tt.in)), " ")
+			if got != tt.want {
+				t.Fatalf("Words(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
