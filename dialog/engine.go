@@ -87,7 +87,16 @@ type Engine struct {
 	menu map[string]string
 	// labels are the engine's own button labels by Text* label key.
 	labels map[string]string
+	// typed are the postback buttons of each node by normalised label, for
+	// users who type a label instead of tapping it; commandTyped and
+	// pausedTyped are the engine's own buttons.
+	typed        map[string][]typedButton
+	commandTyped []typedButton
+	pausedTyped  []typedButton
 }
+
+// typedButton is a button's normalised label and its postback data.
+type typedButton struct{ key, data string }
 
 // New builds an engine for p. The pack must name existing start, handoff and
 // fallback nodes; it is otherwise assumed validated by knowledge's validator.
@@ -147,6 +156,27 @@ func New(p *knowledge.Pack, u Understander, opts Options) (*Engine, error) {
 		}
 	}
 	e.labels = commandLabels(p)
+	e.typed = make(map[string][]typedButton, len(e.nodes))
+	for id, n := range e.nodes {
+		for _, q := range choiceQuickReplies(n.Choices) {
+			if q.Data != "" {
+				e.typed[id] = append(e.typed[id], typedButton{labelKey(q.Label), q.Data})
+			}
+		}
+	}
+	for _, c := range []struct{ cmd, key string }{
+		{knowledge.CommandRestart, TextLabelRestart},
+		{knowledge.CommandHandoff, TextLabelHandoff},
+		{knowledge.CommandResume, TextLabelResume},
+	} {
+		b := typedButton{labelKey(e.label(c.key)), knowledge.PostbackCommandPrefix + c.cmd}
+		if c.cmd != knowledge.CommandResume {
+			e.commandTyped = append(e.commandTyped, b)
+		}
+		if c.cmd != knowledge.CommandHandoff {
+			e.pausedTyped = append(e.pausedTyped, b)
+		}
+	}
 	return e, nil
 }
 

@@ -36,3 +36,27 @@ func TestLooksSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksSecretWidths(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"ｋｂ１２３４５６７", false},
+		{"コード：１２３４５６", true},
+		{"ＡＢＣＤＥ－１２３４５－ＦＧＨＩＪ－６７８９０－ＫＬＭＮＯ", true},
+		{"[Password]", true},
+		{"[コード]", false},
+	}
+	for _, tt := range tests {
+		if got := looksSecret(tt.text); got != tt.want {
+			t.Errorf("looksSecret(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkLooksSecret(b *testing.B) {
+	for b.Loop() {
+		looksSecret("迷惑メールフォルダも確認したけど見当たらないです。どうすればいいですか？")
+	}
+}

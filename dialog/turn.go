@@ -3,6 +3,7 @@ package dialog
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/todoku/todoku/knowledge"
 )
@@ -20,6 +21,10 @@ const safetyMargin = 0.05
 // onTopicFactor scales the threshold for an expected answer in a text that
 // restates the current node's topic (see onTopicAnswer).
 const onTopicFactor = 0.6
+
+// maxTypedLabel bounds the texts compared with button labels (LINE labels
+// have at most 20 characters; a little slack for spaces and punctuation).
+const maxTypedLabel = 24
 
 // maxLikely is how many "did you mean" options a reprompt offers.
 const maxLikely = 3
@@ -386,21 +391,26 @@ func (t *turn) pausedQuickReplies() []QuickReply {
 
 // typedLabel finds a button whose label the user typed instead of tapping it.
 func (t *turn) typedLabel(s string) (string, bool) {
+	if utf8.RuneCountInString(s) > maxTypedLabel {
+		return "", false
+	}
 	key := labelKey(s)
 	if key == "" {
 		return "", false
 	}
-	for _, q := range t.currentQuickReplies() {
-		if q.Data != "" && labelKey(q.Label) == key {
-			return q.Data, true
-		}
+	e := t.e
+	var lists [2][]typedButton
+	if t.st.Paused {
+		lists[0] = e.pausedTyped
+	} else {
+		lists[0] = e.typed[t.st.Node]
 	}
-	for _, c := range []struct{ cmd, label string }{
-		{knowledge.CommandRestart, TextLabelRestart},
-		{knowledge.CommandHandoff, TextLabelHandoff},
-	} {
-		if labelKey(t.e.label(c.label)) == key {
-			return knowledge.PostbackCommandPrefix + c.cmd, true
+	lists[1] = e.commandTyped
+	for _, l := range lists {
+		for _, b := range l {
+			if b.key == key {
+				return b.data, true
+			}
 		}
 	}
 	return "", false
