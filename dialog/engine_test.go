@@ -325,6 +325,7 @@ func TestScenarios(t *testing.T) {
 			{in: tap("cmd=back"), node: "email_check", reason: ReasonCommand},
 			{in: say("１２３４５６７"), node: "code_safety", reason: ReasonSafety},
 			{in: say("電話でコードを聞かれた"), node: "code_safety", reason: ReasonIntent, intent: "safety_topic"},
+			{in: say("654321"), node: "code_safety", reason: ReasonSafety, texts: []string{"コードやパスワードは誰にも送らないでください。"}, qrs: []string{"最初から"}},
 		}},
 		{name: "a code-safety reading wins near-ties", steps: []step{
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},

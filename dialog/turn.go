@@ -208,7 +208,7 @@ func (t *turn) nonText() {
 
 // warnSafety answers something that looks like a code or a password.
 func (t *turn) warnSafety() {
-	if s := t.e.safety; s != nil {
+	if s := t.e.safety; s != nil && s.ID != t.st.Node {
 		t.enter(s.ID, ReasonSafety, true, t.e.pack.Text(knowledge.TextCodeSafety))
 		return
 	}
@@ -216,6 +216,9 @@ func (t *turn) warnSafety() {
 		t.enter(t.e.start.ID, ReasonSafety, false, t.e.pack.Text(knowledge.TextCodeSafety))
 		return
 	}
+	// Already on the safety node (or the pack has none): the warning alone,
+	// under the current question's buttons.
+	t.st.Misses = 0
 	t.say(ReasonSafety, t.currentQuickReplies(), knowledge.TextCodeSafety)
 }
 
