@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,4 +298,42 @@ synonyms: [*g,*g,*g,*g,*g,*g,*g,*g,*g]
 	if _, err := Load([]byte(src), "laughs.yaml"); err == nil {
 		t.Fatal("Load accepted a billion-laughs document")
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// TestValidateFileGolden checks the full report for a pack that breaks many
+// rules at once, as `todoku kb validate` prints it.
+func TestValidateFileGolden(t *testing.T) {
+	const name = "testdata/broken.yaml"
+	probs, p, err := ValidateFile(name)
+	if err != nil || p == nil {
+		t.Fatalf("ValidateFile: %v", err)
+	}
+	got := FormatProblems(name, probs)
+	golden := "testdata/broken.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("report differs from %s (run with -update to accept):\n%s", golden, got)
+	}
+	if _, err := Load(mustRead(t, name), name); err == nil || err.Error()+"\n" != got {
+		t.Fatalf("Load error differs from ValidateFile report:\n%v", err)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
