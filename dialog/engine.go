@@ -261,7 +261,31 @@ func intentKind(in *knowledge.Intent) string {
 }
 
 // Step runs one turn: the state before, what the user did, and it returns the
-// state after, the replies to send and a trace. It never mutates st.
+// state after, the replies to send and a trace. It never mutates st, does no
+// I/O and reads the time only from in.Time.
+//
+// The rules, in order:
+//   - group/room: the one-to-one notice, state untouched;
+//   - follow: the start node, slots and history cleared;
+//   - postback go=<node> enters the node, cmd=<command> runs the command
+//     (restart, back, handoff, resume); anything else is a stale button: the
+//     notice and the current question again;
+//   - text that looks like a code or a password ([code], [password],
+//     [recovery_code], 6-8 digits, a recovery code): the code-safety warning
+//     and the code-safety node;
+//   - a new conversation's first text goes where it leads (a greeting or a
+//     miss shows the welcome);
+//   - back after IdleAfter mid-flow: asked whether to continue or start over,
+//     unless the text is confidently a topic or a command;
+//   - a typed button label acts like the tap;
+//   - otherwise the best reading at or above the threshold: an expected
+//     answer (near-ties included), a command, a topic from anywhere; "yes"
+//     follows Node.Next; not understood: ask again with the likely options,
+//     then offer a person.
+//
+// Entering a node applies its slots, records the node left in History and
+// sends its messages with its choices as quick replies on the last bubble
+// (at most MaxReplies bubbles and MaxQuickReplies buttons).
 func (e *Engine) Step(st State, in Input) Result {
 	t := &turn{e: e, st: cloneState(st), now: in.Time}
 	t.trace.FromNode = st.Node
