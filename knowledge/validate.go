@@ -65,6 +65,13 @@ func (p Problem) String() string {
 	return p.Msg
 }
 
+// SlotValues lists the values a node may set for the slots the engine knows
+// (Node.Sets); packs may use other slots freely.
+var SlotValues = map[string][]string{
+	"method":     {"email", "sms", "call", "app"},
+	"has_access": {"yes", "no"},
+}
+
 var commands = map[string]bool{
 	CommandRestart: true,
 	CommandBack:    true,
@@ -219,6 +226,11 @@ func (v *validator) pack() {
 }
 
 func (v *validator) intentRules() {
+	type where struct {
+		intent int
+		path   string
+	}
+	examples := map[string]where{}
 	for i, in := range v.p.Intents {
 		path := fmt.Sprintf("intents[%d]", i)
 		name := fmt.Sprintf("intent %q", in.ID)
@@ -263,8 +275,20 @@ func (v *validator) intentRules() {
 			v.addf(path+".examples", "%s has no examples", name)
 		}
 		for j, ex := range in.Examples {
-			if strings.TrimSpace(ex) == "" {
-				v.addf(fmt.Sprintf("%s.examples[%d]", path, j), "%s: example %d is empty", name, j+1)
+			ep := fmt.Sprintf("%s.examples[%d]", path, j)
+			key := strings.TrimSpace(ex)
+			if key == "" {
+				v.addf(ep, "%s: example %d is empty", name, j+1)
+				continue
+			}
+			first, seen := examples[key]
+			switch {
+			case !seen:
+				examples[key] = where{i, ep}
+			case first.intent == i:
+				v.addf(ep, "%s: example %q is listed twice (first at line %d)", name, key, v.line(first.path))
+			default:
+				v.addf(ep, "%s: example %q is also an example of intent %q (line %d); the matcher cannot tell them apart", name, key, v.p.Intents[first.intent].ID, v.line(first.path))
 			}
 		}
 		for j, kw := range in.Keywords {
@@ -344,6 +368,24 @@ func (v *validator) nodeRules() {
 				v.addf(ep+".next", "%s: expect %d has no next", name, j+1)
 			} else if !v.hasNode(e.Next) {
 				v.addf(ep+".next", "%s: expect %q: unknown node %q", name, e.Answer, e.Next)
+			}
+		}
+
+		slots := make([]string, 0, len(n.Sets))
+		for k := range n.Sets {
+			slots = append(slots, k)
+		}
+		sort.Strings(slots)
+		for _, k := range slots {
+			val := n.Sets[k]
+			sp := path + ".sets." + k
+			switch allowed, known := SlotValues[k]; {
+			case strings.TrimSpace(k) == "":
+				v.addf(path+".sets", "%s sets a slot with no name", name)
+			case strings.TrimSpace(val) == "":
+				v.addf(sp, "%s: slot %q has no value", name, k)
+			case known && !contains(allowed, val):
+				v.addf(sp, "%s: slot %s cannot be %q (want %s)", name, k, val, strings.Join(allowed, ", "))
 			}
 		}
 

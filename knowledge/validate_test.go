@@ -159,6 +159,10 @@ func TestValidateRules(t *testing.T) {
 			0, `intent "restart" has no examples`, 1},
 		{"empty example", []string{"    examples: [いいえ, ちがいます]", "    examples: [いいえ, \"\"] " + marker},
 			0, `intent "no": example 2 is empty`, 1},
+		{"example in two intents", []string{"    examples: [人と話したい, オペレーター]", "    examples: [人と話したい, いいえ] " + marker},
+			0, `intent "human": example "いいえ" is also an example of intent "no" (line 21)`, 1},
+		{"example twice in an intent", []string{"    examples: [人と話したい, オペレーター]", "    examples: [人と話したい, \" 人と話したい\"] " + marker},
+			0, `intent "human": example "人と話したい" is listed twice (first at line 29)`, 1},
 		{"empty keyword", []string{"    keywords: [迷惑メール]", "    keywords: [\" \"] " + marker},
 			0, `intent "email_not_arriving": keyword 1 is empty`, 1},
 
@@ -201,6 +205,11 @@ func TestValidateRules(t *testing.T) {
 			0, `node "resolved": message 1 is 5001 UTF-16 units long; LINE allows 5000`, 1},
 		{"message text too long in UTF-16", []string{"      - text: よかったです。", "      - text: " + long("😀", 2501) + " " + marker},
 			0, `node "resolved": message 1 is 5002 UTF-16 units long; LINE allows 5000`, 1},
+
+		{"unknown slot value", []string{"      method: email", "      method: mail " + marker},
+			0, `node "email_check": slot method cannot be "mail" (want email, sms, call, app)`, 1},
+		{"empty slot value", []string{"      method: email", "      method: \"\" " + marker},
+			0, `node "email_check": slot "method" has no value`, 1},
 
 		// buttons
 		{"buttons without actions", []string{"          actions:\n            - label: 詳しく見る\n              uri: https://support.microsoft.com/\n            - label: 届きました\n              next: resolved\n", "          actions: [] " + marker + "\n"},
