@@ -370,3 +370,39 @@ func TestLabelLengthCountsGraphemes(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 }
+
+// TestValidateAccepts lists packs near the rules' edges that must load.
+func TestValidateAccepts(t *testing.T) {
+	tests := []struct {
+		name  string
+		edits []string
+	}{
+		{"buttons are a way on", []string{
+			"    messages:\n      - text: 申し訳ありません、その内容にはお答えできません。\n    next: welcome\n",
+			"    messages:\n      - text: 申し訳ありません、その内容にはお答えできません。\n        buttons:\n          alt_text: メニュー\n          actions:\n            - label: メニューへ\n              command: restart\n",
+		}},
+		{"merge of several anchors", []string{
+			"  - id: resolved\n    topic: email_check\n    terminal: resolved\n",
+			"  - id: resolved\n    <<: [{topic: email_check}, {terminal: resolved}]\n",
+		}},
+		{"label of exactly 20 characters", []string{"      - label: メール\n", "      - label: あいうえおかきくけこさしすせそたちつて\n"}},
+		{"13 quick replies", []string{"      - label: 最初から\n        command: restart\n", "      - label: 最初から\n        command: restart\n" +
+			func() string {
+				var b strings.Builder
+				for i := 2; i <= 13; i++ {
+					fmt.Fprintf(&b, "      - label: 戻る%d\n        command: back\n", i)
+				}
+				return b.String()
+			}()}},
+		{"text of exactly 5000 units", []string{"      - text: よかったです。", "      - text: " + strings.Repeat("あ", 5000)}},
+		{"four messages", []string{"      - text: どの方法でコードを受け取っていますか？\n", "      - text: どの方法でコードを受け取っていますか？\n      - text: 三\n      - text: 四\n"}},
+	}
+	base := readValid(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Load([]byte(edit(t, base, tt.edits...)), "pack.yaml"); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+		})
+	}
+}
