@@ -423,9 +423,9 @@ func TestScenarios(t *testing.T) {
 			{in: tap("cmd=back"), node: "replace_method", reason: ReasonCommand, history: []string{"ask_method", "email_check"}},
 		}},
 		{name: "LINE limits are enforced", steps: []step{
-			{in: tap("go=waiting"), node: "waiting", reason: ReasonChoice, texts: []string{"1", "2", "3", "4", "5"},
+			{in: tap("go=waiting"), node: "waiting", reason: ReasonChoice, texts: []string{"1", "2", "3", "4", "6"},
 				qrs: []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "c13"}},
-			{in: tap("go=nothing"), node: "waiting", reason: ReasonStale, texts: []string{"そのボタンは古くなりました。", "1", "2", "3", "4"}},
+			{in: tap("go=nothing"), node: "waiting", reason: ReasonStale, texts: []string{"そのボタンは古くなりました。", "1", "2", "3", "6"}},
 		}},
 		{name: "state from an older pack", start: State{Node: "gone", History: []string{"welcome", "gone2"}, LastSeen: t0}, steps: []step{
 			{in: say("ふわふわ"), node: "welcome", reason: ReasonStart, misses: 1, history: []string{"welcome"}},

@@ -9,8 +9,8 @@ import (
 )
 
 // nodeReplies renders node n: system texts first, then its messages, its
-// choices as quick replies on the last bubble. At most MaxReplies bubbles and
-// MaxQuickReplies buttons, whatever the pack says.
+// choices as quick replies on the last bubble. At most MaxReplies bubbles (the
+// middle ones dropped) and MaxQuickReplies buttons, whatever the pack says.
 func (e *Engine) nodeReplies(n *knowledge.Node, system ...string) []Reply {
 	out := make([]Reply, 0, len(system)+len(n.Messages))
 	for _, s := range system {
@@ -30,7 +30,8 @@ func (e *Engine) nodeReplies(n *knowledge.Node, system ...string) []Reply {
 		out = append(out, r)
 	}
 	if len(out) > MaxReplies {
-		out = out[:MaxReplies]
+		// Keep the last bubble: it usually asks the question the buttons answer.
+		out = append(out[:MaxReplies-1], out[len(out)-1])
 	}
 	if len(out) > 0 {
 		if qrs := choiceQuickReplies(n.Choices); len(qrs) > 0 {
