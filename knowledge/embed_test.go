@@ -79,3 +79,36 @@ func TestLoadFS(t *testing.T) {
 		t.Fatalf("duplicate id: err = %v", err)
 	}
 }
+
+func BenchmarkEmbedded(b *testing.B) {
+	for b.Loop() {
+		if _, err := Embedded(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNodeLookup(b *testing.B) {
+	packs, err := Embedded()
+	if err != nil || len(packs) == 0 {
+		b.Fatalf("Embedded: %v", err)
+	}
+	p := packs[0]
+	last := p.Nodes[len(p.Nodes)-1].ID
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			if p.Node(last) == nil {
+				b.Fatal("not found")
+			}
+		}
+	})
+	scan := *p
+	scan.idx = nil
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			if scan.Node(last) == nil {
+				b.Fatal("not found")
+			}
+		}
+	})
+}

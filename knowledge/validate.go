@@ -83,6 +83,9 @@ var commands = map[string]bool{
 // ends, required topics and texts, LINE's limits) and returns every problem,
 // sorted by line; none means the pack is valid. Lines come from Pack.Lines.
 func Validate(p *Pack) []Problem {
+	if p == nil {
+		return []Problem{{Msg: "no pack"}}
+	}
 	v := &validator{p: p, nodes: map[string]int{}, intents: map[string]int{}}
 	v.pack()
 	v.intentRules()

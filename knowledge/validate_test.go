@@ -313,6 +313,12 @@ func TestValidateWithoutLines(t *testing.T) {
 	}
 }
 
+func TestValidateNil(t *testing.T) {
+	if got := Validate(nil); len(got) != 1 || got[0].Msg != "no pack" {
+		t.Fatalf("Validate(nil) = %v", got)
+	}
+}
+
 func TestProblemString(t *testing.T) {
 	tests := []struct {
 		p    Problem
