@@ -1,0 +1,221 @@
+// Package webhook receives LINE webhook requests on POST /callback: it caps
+// the body, checks the signature with the SDK over the raw bytes, converts
+// the events (text redacted), commits them to the durable inbox and only then
+// answers 200. Processing happens elsewhere: the handler just wakes the
+// workers with the users' ids.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	sdk "github.com/line/line-bot-sdk-go/v8/linebot/webhook"
+
+	"github.com/todoku/todoku/bot"
+	"github.com/todoku/todoku/bot/metrics"
+)
+
+// Path is where LINE posts webhooks.
+const Path = "/callback"
+
+// DefaultMaxBody is the body cap (1 MiB; LINE's bodies are a few KB).
+const DefaultMaxBody = 1 << 20
+
+// DefaultAcceptTimeout bounds the inbox commit. LINE waits about 2 s for the
+// answer; past that it counts a failure and redelivers anyway.
+const DefaultAcceptTimeout = 5 * time.Second
+
+// Config configures a Handler.
+type Config struct {
+	// ChannelSecret verifies X-Line-Signature. Empty means LINE is not
+	// configured: every request is answered 503.
+	ChannelSecret string
+	// Inbox durably stores the events before the 200 answer.
+	Inbox bot.Inbox
+	// Notify wakes the workers for these users after the answer (optional;
+	// bot.Workers.Notify fits). For events with no user id the chat id
+	// (group/room) is given instead.
+	Notify        func(userIDs ...string)
+	Logger        *slog.Logger  // default slog.Default()
+	MaxBody       int64         // default 1 MiB
+	AcceptTimeout time.Duration // default 5 s
+}
+
+// Handler serves POST /callback. It is an http.Handler; Register mounts it on gin.
+type Handler struct {
+	secret        string
+	inbox         bot.Inbox
+	notify        func(...string)
+	log           *slog.Logger
+	maxBody       int64
+	acceptTimeout time.Duration
+}
+
+// New builds a handler.
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.AcceptTimeout <= 0 {
+		cfg.AcceptTimeout = DefaultAcceptTimeout
+	}
+	return &Handler{
+		secret: cfg.ChannelSecret, inbox: cfg.Inbox, notify: cfg.Notify,
+		log: cfg.Logger, maxBody: cfg.MaxBody, acceptTimeout: cfg.AcceptTimeout,
+	}
+}
+
+// Register mounts the handler at POST /callback.
+func (h *Handler) Register(r gin.IRoutes) {
+	r.POST(Path, h.Gin)
+}
+
+// Gin is the handler as a gin.HandlerFunc.
+func (h *Handler) Gin(c *gin.Context) {
+	h.ServeHTTP(c.Writer, c.Request)
+}
+
+// ServeHTTP handles one webhook request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.secret == "" || h.inbox == nil {
+		h.fail(w, r, http.StatusServiceUnavailable, "LINE is not configured on this server")
+		return
+	}
+	if r.ContentLength > h.maxBody {
+		h.fail(w, r, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.fail(w, r, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		h.fail(w, r, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	sig := r.Header.Get("X-Line-Signature")
+	if sig == "" {
+		h.fail(w, r, http.StatusBadRequest, "missing X-Line-Signature")
+		return
+	}
+	if !sdk.ValidateSignature(h.secret, sig, body) {
+		h.fail(w, r, http.StatusBadRequest, "invalid X-Line-Signature")
+		return
+	}
+	events, st, err := Parse(body)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "malformed JSON body")
+		return
+	}
+	if st.Skipped+st.Fallback+st.Standby+st.Repeated > 0 {
+		h.log.Warn("webhook: some events were unusual",
+			slog.Int("events", st.Events), slog.Int("accepted", st.Accepted), slog.Int("fallback", st.Fallback),
+			slog.Int("skipped", st.Skipped), slog.Int("standby", st.Standby), slog.Int("repeated", st.Repeated))
+	}
+	if len(events) == 0 {
+		// The console's verification request, or nothing usable.
+		h.ok(w, r, st, 0)
+		return
+	}
+	ctx, cancel := contextWithTimeout(r, h.acceptTimeout)
+	fresh, err := h.inbox.Accept(ctx, events)
+	cancel()
+	if err != nil {
+		h.log.Error("webhook: inbox unavailable; LINE will redeliver",
+			slog.Int("events", len(events)), slog.String("error", err.Error()))
+		h.fail(w, r, http.StatusServiceUnavailable, "temporarily unavailable, please retry")
+		return
+	}
+	for _, ev := range events {
+		metrics.Events.WithLabelValues(typeLabel(ev)).Inc()
+	}
+	if dup := len(events) - fresh; dup > 0 {
+		metrics.Events.WithLabelValues("duplicate").Add(float64(dup))
+	}
+	h.ok(w, r, st, fresh)
+	if h.notify != nil && fresh > 0 {
+		h.notify(keys(events)...)
+	}
+}
+
+func (h *Handler) ok(w http.ResponseWriter, r *http.Request, st Stats, fresh int) {
+	writeJSON(w, http.StatusOK, []byte(`{}`))
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // answer LINE before waking the workers
+	}
+	metrics.WebhookRequests.WithLabelValues("200").Inc()
+	h.log.Debug("webhook: accepted", slog.String("remote", r.RemoteAddr),
+		slog.Int("events", st.Events), slog.Int("fresh", fresh))
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	b, _ := jsonError(reason)
+	writeJSON(w, status, b)
+	metrics.WebhookRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+	level := slog.LevelWarn
+	if status == http.StatusServiceUnavailable {
+		level = slog.LevelError
+	}
+	h.log.Log(r.Context(), level, "webhook: refused", slog.Int("status", status), slog.String("reason", reason),
+		slog.String("remote", r.RemoteAddr), slog.Int64("length", r.ContentLength))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// keys returns each event's user id (or chat id when there is none), once.
+func keys(events []bot.Event) []string {
+	out := make([]string, 0, len(events))
+	seen := make(map[string]bool, len(events))
+	for _, ev := range events {
+		k := ev.UserID
+		if k == "" {
+			k = ev.ChatID
+		}
+		if k != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// knownTypes bounds the metric label values; anything else counts as "other".
+var knownTypes = map[string]bool{
+	"message": true, "postback": true, "follow": true, "unfollow": true, "unsend": true,
+	"join": true, "leave": true, "memberJoined": true, "memberLeft": true, "beacon": true,
+	"accountLink": true, "things": true, "videoPlayComplete": true, "membership": true,
+	"module": true, "activated": true, "deactivated": true, "botSuspended": true,
+	"botResumed": true, "delivery": true, "messageEdited": true,
+}
+
+func typeLabel(ev bot.Event) string {
+	if knownTypes[ev.Type] {
+		return ev.Type
+	}
+	return "other"
+}
+
+func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), d)
+}
+
+func jsonError(reason string) ([]byte, error) {
+	return json.Marshal(map[string]string{"error": reason})
+}
