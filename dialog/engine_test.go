@@ -640,3 +640,19 @@ func TestCommandLabels(t *testing.T) {
 		t.Fatalf("labels with texts = %v, want %v", got, want)
 	}
 }
+
+// BenchmarkStepEngineOnly is one step with a table understander: the
+// engine's own share of a turn.
+func BenchmarkStepEngineOnly(b *testing.B) {
+	e, _ := newTestEngine(b, Options{})
+	st := State{Node: "ask_method", History: []string{"welcome"}, LastSeen: t0}
+	texts := []string{"30日も待つの？", "メールに", "うーん", "人と話したい"}
+	in := Input{Kind: InputText, Time: t0.Add(time.Minute)}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		in.Text = texts[i%len(texts)]
+		i++
+		e.Step(st, in)
+	}
+}
