@@ -1,0 +1,102 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/todoku/todoku/dialog"
+)
+
+// Conversation owners: while staff own a conversation the bot stays silent.
+const (
+	OwnerBot   = "bot"
+	OwnerStaff = "staff"
+)
+
+// ErrNotPending is returned by Store.RunTurn when the inbox event was already
+// processed (by another worker or replica) or given up on.
+var ErrNotPending = errors.New("bot: inbox event is no longer pending")
+
+// InboxItem is an accepted event waiting in the inbox.
+type InboxItem struct {
+	Seq        int64 // inbox row id
+	Event      Event
+	AcceptedAt time.Time
+	Attempts   int // failed processing attempts so far
+}
+
+// ConversationRef is the open conversation a turn belongs to.
+type ConversationRef struct {
+	ID    int64
+	Owner string // OwnerBot or OwnerStaff
+}
+
+// TurnContext is what the pipeline sees inside a turn's transaction.
+type TurnContext struct {
+	Item         InboxItem
+	Conversation *ConversationRef // the chat's open conversation; nil when none is open
+	State        dialog.State     // the chat's session state (zero for a new chat)
+}
+
+// TurnPlan is what the pipeline decided for one event. The store applies it
+// atomically together with marking the inbox event done.
+type TurnPlan struct {
+	// Log writes the event to the conversation log as an inbound message,
+	// opening a conversation when none is open.
+	Log    bool
+	InType string // text, postback, sticker, follow, unfollow, ...
+	InText string // redacted text, or the postback data
+	Reason string // for the log when the engine was not called ("staff", "ignored", ...)
+
+	// Result is the engine's step; nil when the engine was not called. Its
+	// State is saved as the chat's session and its Trace goes into the log.
+	Result      *dialog.Result
+	PackID      string
+	PackVersion string
+
+	// Messages are the rendered replies (LINE message objects); empty means
+	// nothing is sent. They go into the outbox in the same transaction.
+	Messages []json.RawMessage
+
+	Follow          bool   // the user (re)added the account
+	Unfollow        bool   // the user blocked the account: close the conversation
+	UnsendMessageID string // the user unsent this message: hide its text
+}
+
+// Store is what the pipeline needs from the database (storage.DB implements
+// it for SQLite and Postgres).
+type Store interface {
+	Inbox
+
+	// LockChat serialises processing of one chat: across goroutines, and on
+	// Postgres across processes. unlock must be called exactly once.
+	LockChat(ctx context.Context, chatID string) (unlock func(), err error)
+	// PendingChats lists chats with inbox events accepted, or outbox rows
+	// created, before the given time that are still pending.
+	PendingChats(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// PendingEvents returns a chat's pending inbox events in the order they
+	// must be processed (event time, then acceptance order).
+	PendingEvents(ctx context.Context, chatID string, limit int) ([]InboxItem, error)
+	// RunTurn runs plan in one transaction with the chat's session and open
+	// conversation loaded, applies the returned plan, marks the inbox event
+	// done, and returns the outbox row to deliver (nil when nothing is sent).
+	// It returns ErrNotPending when the event was no longer pending.
+	RunTurn(ctx context.Context, item InboxItem, now time.Time, plan func(TurnContext) (TurnPlan, error)) (*Outgoing, error)
+	// FailEvent records a failed attempt; after maxAttempts the event is
+	// marked failed and skipped from then on. It reports whether it was.
+	FailEvent(ctx context.Context, seq int64, reason string, maxAttempts int, now time.Time) (failed bool, err error)
+
+	// Undelivered returns a chat's outbox rows not yet sent or failed, oldest first.
+	Undelivered(ctx context.Context, chatID string) ([]Outgoing, error)
+	// MarkAttempted records that delivery of an outbox row is about to start.
+	MarkAttempted(ctx context.Context, id int64) error
+	// MarkSent and MarkFailed record the outcome of a delivery on the outbox
+	// row and on the logged outbound messages.
+	MarkSent(ctx context.Context, id int64, d Delivery, now time.Time) error
+	MarkFailed(ctx context.Context, id int64, reason string, now time.Time) error
+
+	// Backlog counts pending inbox events.
+	Backlog(ctx context.Context) (int, error)
+}
