@@ -171,6 +171,10 @@ func newChannel(nIntents, nDocs int, doc func(int) (int32, []string), oovShare f
 			}
 		}
 	}
+	// A feature weighs what it says about which intent is meant: the BM25
+	// inverse document frequency over intents (an intent's examples together
+	// being one document). A word of one intent weighs most; ない, in nearly
+	// every intent, next to nothing.
 	n := float64(nIntents)
 	c.idf = make([]float64, len(c.postings))
 	maxIDF := 0.0

@@ -47,7 +47,7 @@ var (
 	// auxVerbs are verbs that follow て and add only aspect or politeness
 	// (送ってしまう, 見ている, 教えてください). Other non-independent verbs
 	// (送り直す, 要求しすぎる) keep their meaning.
-	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true}
+	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true, "てる": true, "でる": true, "とる": true, "どる": true, "ちまう": true}
 	negAux   = map[string]bool{"ない": true, "ぬ": true, "ん": true, "無い": true}
 	kanjiNum = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 )
@@ -91,6 +91,7 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		return dst
 	}
 	joined := false
+	skipNeg := false // the next negation belongs to かもしれない, not to a word
 	for _, t := range Tokenizer().Analyze(s, tokenizer.Normal) {
 		if t.Class == tokenizer.DUMMY {
 			continue
@@ -133,6 +134,9 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 			}
 		case "動詞":
 			switch {
+			case base == "しれる" || base == "知れる":
+				// かもしれない (maybe) negates nothing.
+				skipNeg = true
 			case base == "くる" || base == "来る":
 				keep = "来る"
 			case pos1 == "接尾", stopVerbs[base], auxVerbs[base]:
@@ -162,6 +166,12 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 			if base != "お" && base != "ご" && base != "御" {
 				keep = base
 			}
+		}
+		if keep == Neg && skipNeg {
+			keep = ""
+		}
+		if keep != "" {
+			skipNeg = false
 		}
 		if keep == "" {
 			joined = false
