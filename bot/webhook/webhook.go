@@ -2,7 +2,9 @@
 // the body, checks the signature with the SDK over the raw bytes, converts
 // the events (text redacted), commits them to the durable inbox and only then
 // answers 200. Processing happens elsewhere: the handler just wakes the
-// workers with the users' ids.
+// workers with the chats' ids. Events are counted by type in the inbox
+// (metrics.Events, where duplicates are known); requests by status here
+// (metrics.WebhookRequests).
 package webhook
 
 import (
@@ -39,9 +41,10 @@ type Config struct {
 	ChannelSecret string
 	// Inbox durably stores the events before the 200 answer.
 	Inbox bot.Inbox
-	// Notify wakes the workers for these users after the answer (optional;
-	// bot.Workers.Notify fits). For events with no user id the chat id
-	// (group/room) is given instead.
+	// Notify wakes the workers after the answer (optional; bot.Workers.Notify
+	// fits). It gets the chat ids of the batch's events, once each: the user
+	// id in a one-to-one chat, the group or room id otherwise. It is called
+	// only when Accept reported new events.
 	Notify        func(userIDs ...string)
 	Logger        *slog.Logger  // default slog.Default()
 	MaxBody       int64         // default 1 MiB
@@ -138,12 +141,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, "temporarily unavailable, please retry")
 		return
 	}
-	for _, ev := range events {
-		metrics.Events.WithLabelValues(typeLabel(ev)).Inc()
-	}
-	if dup := len(events) - fresh; dup > 0 {
-		metrics.Events.WithLabelValues("duplicate").Add(float64(dup))
-	}
 	h.ok(w, r, st, fresh)
 	if h.notify != nil && fresh > 0 {
 		h.notify(keys(events)...)
@@ -179,14 +176,15 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// keys returns each event's user id (or chat id when there is none), once.
+// keys returns each event's chat id (the user id in a one-to-one chat, else
+// the group or room id; the user id when there is no chat id), once.
 func keys(events []bot.Event) []string {
 	out := make([]string, 0, len(events))
 	seen := make(map[string]bool, len(events))
 	for _, ev := range events {
-		k := ev.UserID
+		k := ev.ChatID
 		if k == "" {
-			k = ev.ChatID
+			k = ev.UserID
 		}
 		if k != "" && !seen[k] {
 			seen[k] = true
@@ -194,22 +192,6 @@ func keys(events []bot.Event) []string {
 		}
 	}
 	return out
-}
-
-// knownTypes bounds the metric label values; anything else counts as "other".
-var knownTypes = map[string]bool{
-	"message": true, "postback": true, "follow": true, "unfollow": true, "unsend": true,
-	"join": true, "leave": true, "memberJoined": true, "memberLeft": true, "beacon": true,
-	"accountLink": true, "things": true, "videoPlayComplete": true, "membership": true,
-	"module": true, "activated": true, "deactivated": true, "botSuspended": true,
-	"botResumed": true, "delivery": true, "messageEdited": true,
-}
-
-func typeLabel(ev bot.Event) string {
-	if knownTypes[ev.Type] {
-		return ev.Type
-	}
-	return "other"
 }
 
 func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
