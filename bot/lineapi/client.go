@@ -82,7 +82,7 @@ const (
 type Config struct {
 	AccessToken string
 	BaseURL     string       // default https://api.line.me
-	HTTPClient  *http.Client // default: a client with a 10 s timeout
+	HTTPClient  *http.Client // default DefaultHTTPClient(): 10 s timeout, pooled connections
 	Logger      *slog.Logger // default slog.Default()
 	// MaxAttempts bounds the calls per phase (reply, then push) for 429, 5xx
 	// and transport errors. Default 8: with the default backoff a message
@@ -135,7 +135,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.BaseURL = DefaultBaseURL
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: DefaultTimeout}
+		cfg.HTTPClient = DefaultHTTPClient()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -166,6 +166,17 @@ func New(cfg Config) (*Client, error) {
 		baseBackoff: cfg.BaseBackoff, maxBackoff: cfg.MaxBackoff,
 		replyWindow: cfg.ReplyWindow, now: cfg.Now,
 	}, nil
+}
+
+// DefaultHTTPClient is the client New uses when none is given: a 10 s
+// timeout per call, and enough idle connections per host that parallel
+// workers reuse their TLS connections to api.line.me (the standard
+// transport keeps only 2).
+func DefaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 256
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Timeout: DefaultTimeout, Transport: tr}
 }
 
 // call returns an SDK client bound to ctx. The SDK's WithContext mutates the

@@ -144,6 +144,10 @@ func New(opts ...Option) *Server {
 // URL is the base URL to give the client (LINE_API_BASE_URL).
 func (s *Server) URL() string { return s.srv.URL }
 
+// Handler is the fake as an http.Handler, to serve it on another listener
+// (e.g. behind TLS or at a fixed address for a separate process).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
+
 // Token is the access token the fake accepts.
 func (s *Server) Token() string { return s.token }
 
