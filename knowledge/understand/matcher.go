@@ -41,6 +41,9 @@ var (
 	answerBonus  = 0.1 // added to expected answers (はい, メール, SMS)
 	shortBonus   = 0.1 // added again when the text is one or two words
 	leadWeight   = 1.0 // share of the lead over another meaning added to the best score
+	oodScale     = 1.2 // scale of the out-of-domain evidence for the fallback intent
+	oodMin       = 0.6 // share of unknown words from which there is such evidence
+	oodMax       = 0.6 // most such evidence can weigh (two or more words needed)
 )
 
 // Matcher scores free text against the intents of one pack. Build it with New;
@@ -56,6 +59,11 @@ type Matcher struct {
 
 	words channel
 	grams channel
+
+	// fallback is the topic intent leading to the pack's fallback node
+	// (out_of_scope), or -1; domain holds the words of every other intent.
+	fallback int
+	domain   map[string]bool
 }
 
 type intentInfo struct {
@@ -142,6 +150,22 @@ func New(p *knowledge.Pack) *Matcher {
 		}
 	}
 	m.buildAliases()
+	m.fallback = -1
+	for i, in := range m.intents {
+		if in.kind == knowledge.KindTopic && p.Intent(in.id).Target == p.Fallback && p.Fallback != "" {
+			m.fallback = i
+			break
+		}
+	}
+	m.domain = make(map[string]bool)
+	for _, d := range docs {
+		if int(d.intent) == m.fallback {
+			continue
+		}
+		for _, w := range d.words {
+			m.domain[w] = true
+		}
+	}
 
 	nIntents := len(m.intents)
 	m.words = newChannel(nIntents, len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].words }, oovWordShare)
@@ -490,8 +514,25 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 
 	short := len(wf) <= 2
 	var res []knowledge.Match
+	raw := gs // reuse: the combined raw score per intent
+	bestIn := 0.0
 	for i, in := range m.intents {
 		s := wordWeight*wsCopy[i] + (1-wordWeight)*gs[i]
+		raw[i] = s
+		if i != m.fallback && (in.kind != knowledge.KindAnswer || slices.Contains(expects, in.id)) {
+			bestIn = max(bestIn, s)
+		}
+	}
+	if m.fallback >= 0 {
+		// Text about something else entirely (今日の天気は, エクセルの使い方)
+		// has mostly words no intent of ours uses and matches nothing well:
+		// that is evidence for the fallback intent however it is worded.
+		if r, n := m.outOfDomain(wf); r >= oodMin && n >= 2 {
+			raw[m.fallback] = max(raw[m.fallback], min(oodMax, oodScale*r*(1-bestIn)))
+		}
+	}
+	for i, in := range m.intents {
+		s := raw[i]
 		if in.kind == knowledge.KindAnswer {
 			if !slices.Contains(expects, in.id) {
 				continue
@@ -538,4 +579,24 @@ func (m *Matcher) calibrate(res []knowledge.Match) {
 	for i := range res {
 		res[i].Score = min(1, max(0, res[i].Score))
 	}
+}
+
+// outOfDomain returns the share of the text's content words that no intent
+// but the fallback one uses (1 for 今日の天気は: 今日, 天気; 0 for
+// コードが来ない), and the number of content words.
+func (m *Matcher) outOfDomain(feats []string) (share float64, words int) {
+	total, unknown := 0, 0
+	for _, f := range feats {
+		if f == Neg || strings.ContainsAny(f, "+~[") {
+			continue
+		}
+		total++
+		if !m.domain[f] {
+			unknown++
+		}
+	}
+	if total == 0 {
+		return 0, 0
+	}
+	return float64(unknown) / float64(total), total
 }

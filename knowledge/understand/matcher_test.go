@@ -69,8 +69,13 @@ func TestUnderstandTestPack(t *testing.T) {
 		{"うん", yesNo, "yes"},
 		{"いいえ", yesNo, "no"},
 		{"はい", nil, ""},
-		// Nothing in common with the pack.
-		{"ぬるぽ", nil, ""},
+		// One unknown word: not understood.
+		{"xyzzy", nil, ""},
+		// Several words no intent uses: out of scope however worded.
+		{"明日の株価が知りたい", nil, "other_topics"},
+		{"おすすめのラーメン屋さんは？", nil, "other_topics"},
+		// Unknown words around known ones do not make it out of scope.
+		{"昨日から何回やってもコードが来ない", nil, "code_missing"},
 		{"😢", nil, ""},
 	}
 	for _, tt := range tests {

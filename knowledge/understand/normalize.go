@@ -86,6 +86,11 @@ func Normalize(s string) string {
 				writeSpace()
 			}
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			// A Latin word runs straight into Japanese in chat ("sms届かない");
+			// a space between them keeps kagome from misreading the kana.
+			if !space && isLatin(prev) != isLatin(r) && (isLatinLetter(prev) || isLatinLetter(r)) {
+				b.WriteByte(' ')
+			}
 			b.WriteRune(r)
 			space = false
 			prev = r
@@ -162,3 +167,7 @@ func isHiraganaOnly(s string) bool {
 	}
 	return true
 }
+
+func isLatin(r rune) bool { return r < 0x80 }
+
+func isLatinLetter(r rune) bool { return r >= 'a' && r <= 'z' }

@@ -7,7 +7,11 @@ func TestNormalize(t *testing.T) {
 		name, in, want string
 	}{
 		{"empty", "", ""},
-		{"full-width ascii", "ＳＭＳが届かない", "smsが届かない"},
+		{"full-width ascii", "ＳＭＳが届かない", "sms が届かない"},
+		{"latin word into kana", "sms届かない", "sms 届かない"},
+		{"kana into latin word", "認証アプリauthenticator", "認証アプリ authenticator"},
+		{"digits stay with kanji", "30日間", "30日間"},
+		{"digits stay with latin", "2FAが", "2fa が"},
 		{"half-width kana", "ｺｰﾄﾞが来ない", "コードが来ない"},
 		{"upper case", "Outlook Authenticator", "outlook authenticator"},
 		{"punctuation", "確認コードが、届きません。", "確認コードが 届きません"},
