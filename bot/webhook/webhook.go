@@ -44,7 +44,8 @@ type Config struct {
 	// Notify wakes the workers after the answer (optional; bot.Workers.Notify
 	// fits). It gets the chat ids of the batch's events, once each: the user
 	// id in a one-to-one chat, the group or room id otherwise. It is called
-	// only when Accept reported new events.
+	// after every successful Accept, duplicates included (waking a worker
+	// with nothing pending is cheap; missing a wake-up delays a reply).
 	Notify        func(userIDs ...string)
 	Logger        *slog.Logger  // default slog.Default()
 	MaxBody       int64         // default 1 MiB
@@ -142,7 +143,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.ok(w, r, st, fresh)
-	if h.notify != nil && fresh > 0 {
+	if h.notify != nil {
+		// Also for duplicates: a redelivery can reach this replica after the
+		// one that accepted the event died before processing it.
 		h.notify(keys(events)...)
 	}
 }

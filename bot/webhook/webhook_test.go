@@ -422,8 +422,8 @@ func TestRedeliveryAndNotify(t *testing.T) {
 	if n := len(inbox.stored()); n != 3 {
 		t.Errorf("%d stored, want 3", n)
 	}
-	if len(woken) != 1 || !reflect.DeepEqual(woken[0], []string{"Ullll", "Cgrp"}) {
-		t.Errorf("notified %v, want once with [Ullll Cgrp]", woken)
+	if len(woken) != 2 || !reflect.DeepEqual(woken[0], []string{"Ullll", "Cgrp"}) || !reflect.DeepEqual(woken[1], woken[0]) {
+		t.Errorf("notified %v, want [Ullll Cgrp] after each accepted request", woken)
 	}
 }
 
