@@ -581,13 +581,18 @@ func (m *Matcher) calibrate(res []knowledge.Match) {
 	}
 }
 
-// outOfDomain returns the share of the text's content words that no intent
-// but the fallback one uses (1 for 今日の天気は: 今日, 天気; 0 for
-// コードが来ない), and the number of content words.
+// outOfDomain returns the share of the text's distinct content words that no
+// intent but the fallback one uses (1 for 今日の天気は: 今日, 天気; 0 for
+// コードが来ない), and the number of such words.
 func (m *Matcher) outOfDomain(feats []string) (share float64, words int) {
 	total, unknown := 0, 0
-	for _, f := range feats {
-		if f == Neg || strings.ContainsAny(f, "+~[") {
+	for i, f := range feats {
+		if f == Neg || strings.ContainsAny(f, "+~[") || slices.Contains(feats[:i], f) {
+			continue
+		}
+		// Short hiragana words are what kagome makes of gibberish
+		// (ほげほげ → ほる, げ): they say nothing either way.
+		if isHiraganaOnly(f) && utf8.RuneCountInString(f) < 3 {
 			continue
 		}
 		total++

@@ -71,6 +71,9 @@ func TestUnderstandTestPack(t *testing.T) {
 		{"はい", nil, ""},
 		// One unknown word: not understood.
 		{"xyzzy", nil, ""},
+		// Gibberish is not understood either, not out of scope.
+		{"ほげほげ", nil, ""},
+		{"ふがふが", nil, ""},
 		// Several words no intent uses: out of scope however worded.
 		{"明日の株価が知りたい", nil, "other_topics"},
 		{"おすすめのラーメン屋さんは？", nil, "other_topics"},
