@@ -236,6 +236,7 @@ func emails(s string) []span {
 type numberRun struct {
 	start, end int      // byte offsets in s, including a leading plus
 	plus       bool     // starts with + or ＋
+	spaced     bool     // groups separated by spaces (not dashes)
 	groups     []string // ASCII digits of each group
 }
 
@@ -291,6 +292,7 @@ func runs(s string) []numberRun {
 				// A separator continues the run only when a digit follows.
 				if n, _ := utf8.DecodeRuneInString(s[j+size:]); isDigit(n) && (sepClass == 0 || sepClass == class || run.plus && len(run.groups) == 1) {
 					sepClass = class
+					run.spaced = class == 1
 					run.groups = append(run.groups, string(g))
 					g = nil
 					j += size
@@ -396,6 +398,8 @@ func numbers(s string) []span {
 		switch {
 		case grouped && n >= 6 && n <= 8 && groupsWithin(run.groups, 3, 4):
 			// "123 456", "1234-5678"
+		case grouped && run.spaced && n >= 6 && n <= 8 && groupsWithin(run.groups, 2, 4):
+			// "12 34 56", "4829 13" (but not the date "2026-11-25")
 		case !grouped && n >= 6 && n <= 8:
 			// "123456"
 		case !grouped && (n == 4 || n == 5) && nearCodeWord(blanked, run.start, run.end):

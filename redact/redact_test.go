@@ -27,6 +27,8 @@ func TestText(t *testing.T) {
 		{"full width digits", "コード１２３４５６", "コード[code]"},
 		{"spaced code", "123 456 と入れました", "[code] と入れました"},
 		{"hyphen code", "1234-5678", "[code]"},
+		{"pairs code", "12 34 56", "[code]"},
+		{"odd spacing", "確認コード 4829 13", "確認コード [code]"},
 		{"four digits near code word", "確認コード 4821 です", "確認コード [code] です"},
 		{"five digits near code", "code 48213", "code [code]"},
 		{"four digits after", "4821というコード", "[code]というコード"},

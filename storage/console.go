@@ -34,10 +34,10 @@ func (db *DB) Conversations(ctx context.Context, userID string) ([]Conversation,
 	return cs, nil
 }
 
-// Messages returns a conversation's messages in order.
+// Messages returns a conversation's messages in the order they were logged.
 func (db *DB) Messages(ctx context.Context, conversationID int64) ([]Message, error) {
 	var ms []Message
-	if err := db.gorm.WithContext(ctx).Where("conversation_id = ?", conversationID).Order("at, id").Find(&ms).Error; err != nil {
+	if err := db.gorm.WithContext(ctx).Where("conversation_id = ?", conversationID).Order("id").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("storage: messages: %w", err)
 	}
 	return ms, nil

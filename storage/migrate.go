@@ -109,7 +109,7 @@ func migrateInitial(tx *gorm.DB, dialect string) error {
 			created_at        {TS} NOT NULL,
 			sent_at           {TS}
 		)`,
-		`CREATE INDEX messages_conversation_at ON messages (conversation_id, at, id)`,
+		`CREATE INDEX messages_conversation ON messages (conversation_id, id)`,
 		`CREATE INDEX messages_line_message_id ON messages (line_message_id) WHERE line_message_id <> ''`,
 		`CREATE INDEX messages_outbox ON messages (outbox_id) WHERE outbox_id IS NOT NULL`,
 		`CREATE INDEX messages_delivery_failed ON messages (created_at) WHERE delivery_status = 'failed'`,

@@ -258,7 +258,7 @@ func insertOutbox(tx *gorm.DB, inboxID int64, ev bot.Event, convID int64, p bot.
 	if err := tx.Create(&row).Error; err != nil {
 		return nil, err
 	}
-	for i, raw := range p.Messages {
+	for _, raw := range p.Messages {
 		typ, text := messageText(raw)
 		m := Message{
 			ConversationID: convID,
@@ -276,7 +276,7 @@ func insertOutbox(tx *gorm.DB, inboxID int64, ev bot.Event, convID int64, p bot.
 			OutboxID:       &row.ID,
 			DeliveryStatus: StatusPending,
 			RetryKey:       row.RetryKey,
-			At:             now.Add(time.Duration(i) * time.Microsecond), // keeps bubble order by time
+			At:             now,
 			CreatedAt:      now,
 		}
 		if err := tx.Create(&m).Error; err != nil {

@@ -1,0 +1,353 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/todoku/todoku/bot/linemsg"
+	"github.com/todoku/todoku/bot/metrics"
+	"github.com/todoku/todoku/dialog"
+	"github.com/todoku/todoku/knowledge"
+)
+
+// Stepper is the dialog engine as the pipeline uses it (*dialog.Engine).
+type Stepper interface {
+	Step(dialog.State, dialog.Input) dialog.Result
+	Pack() *knowledge.Pack
+}
+
+// Turn is what one event produced, for `todoku chat`: the node and topic
+// the conversation is on afterwards and the LINE message objects exactly as
+// they are (or would be) sent.
+type Turn struct {
+	Node     string            `json:"node"`
+	Topic    string            `json:"topic"`
+	Messages []json.RawMessage `json:"messages"`
+}
+
+// Defaults for Processor.
+const (
+	DefaultLoadingDelay   = time.Second
+	DefaultLoadingSeconds = 20
+	DefaultMaxAttempts    = 3
+)
+
+// Processor runs inbox events through the dialog engine: one chat's events
+// strictly in order, each turn in one transaction (session, log, outbox,
+// inbox marked done), then delivers the replies through the Sender.
+//
+// Delivery happens after the commit, so a crash can leave an outbox row
+// undelivered; the next Process of that chat (after a restart: Recover)
+// delivers it before any newer event. MarkAttempted is stored before each
+// send: a row found later with Attempted set may or may not have reached
+// LINE (the crash came between the API call and MarkSent). The Sender then
+// decides: a reply token is single use and a retried reply fails harmlessly
+// if the first went out, and a push carries the row's fixed X-Line-Retry-Key
+// so LINE drops a duplicate within 24 hours. The one case left is a reply
+// that went out and whose retry falls back to push: the user may see the
+// answer twice. We accept that rare duplicate rather than risk silence
+// (at-least-once delivery, exactly-once processing).
+type Processor struct {
+	engine Stepper
+	store  Store
+	sender Sender
+
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives event types, ids and errors, never message text.
+	Logger *slog.Logger
+	// LoadingDelay is how long a turn may take before LINE's loading
+	// animation is shown (once, in one-to-one chats).
+	LoadingDelay time.Duration
+	// LoadingSeconds is the animation's length (5..60, a multiple of 5).
+	LoadingSeconds int
+	// MaxAttempts bounds how often an event that makes the turn fail (an
+	// engine panic, a reply that cannot be rendered) is retried before it is
+	// marked failed and skipped.
+	MaxAttempts int
+}
+
+// NewProcessor returns a Processor with the defaults.
+func NewProcessor(engine Stepper, store Store, sender Sender) *Processor {
+	return &Processor{
+		engine: engine, store: store, sender: sender,
+		Now:            time.Now,
+		Logger:         slog.Default(),
+		LoadingDelay:   DefaultLoadingDelay,
+		LoadingSeconds: DefaultLoadingSeconds,
+		MaxAttempts:    DefaultMaxAttempts,
+	}
+}
+
+// planError is a failure of the turn itself (not of the database): the
+// event is retried a few times, then marked failed.
+type planError struct{ err error }
+
+func (e planError) Error() string { return e.err.Error() }
+func (e planError) Unwrap() error { return e.err }
+
+// turnObserver sees each processed event's plan (for HandleNow).
+type turnObserver func(item InboxItem, tc TurnContext, plan TurnPlan)
+
+// Process handles all pending events of one chat, in order, and returns
+// when none is left. It first delivers outbox rows a crash left behind.
+func (p *Processor) Process(ctx context.Context, chatID string) error {
+	return p.process(ctx, chatID, nil, nil)
+}
+
+// process is Process with a stop check between events and an observer.
+func (p *Processor) process(ctx context.Context, chatID string, stop func() bool, observe turnObserver) error {
+	unlock, err := p.store.LockChat(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	undelivered, err := p.store.Undelivered(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	for _, out := range undelivered {
+		if err := p.deliver(ctx, out); err != nil {
+			return err
+		}
+	}
+	for {
+		items, err := p.store.PendingEvents(ctx, chatID, 32)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		for _, item := range items {
+			if stop != nil && stop() {
+				return nil
+			}
+			if err := p.handle(ctx, item, observe); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// handle processes one event: the turn, then the delivery.
+func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObserver) error {
+	ev := item.Event
+	loading := p.startLoading(ctx, ev)
+	defer loading.stop()
+
+	out, err := p.store.RunTurn(ctx, item, p.Now(), func(tc TurnContext) (TurnPlan, error) {
+		plan, err := p.plan(tc)
+		if err != nil {
+			return plan, planError{err}
+		}
+		if observe != nil {
+			observe(item, tc, plan)
+		}
+		return plan, nil
+	})
+	var pe planError
+	switch {
+	case errors.Is(err, ErrNotPending):
+		return nil // another worker or replica got there first
+	case errors.As(err, &pe):
+		failed, ferr := p.store.FailEvent(ctx, item.Seq, pe.Error(), p.MaxAttempts, p.Now())
+		if ferr != nil {
+			return ferr
+		}
+		p.Logger.Error("event processing failed", slog.String("event_id", ev.ID), slog.String("type", ev.Type),
+			slog.Int("attempt", item.Attempts+1), slog.Bool("given_up", failed), slog.Any("error", pe.err))
+		return nil
+	case err != nil:
+		return err
+	}
+	if out != nil {
+		err = p.deliver(ctx, *out)
+	}
+	loading.stop()
+	metrics.ProcessingSeconds.Observe(p.Now().Sub(item.AcceptedAt).Seconds())
+	return err
+}
+
+// deliver sends one outbox row and records the outcome. A Sender error is
+// final: the row and its messages are marked failed (visible to staff).
+func (p *Processor) deliver(ctx context.Context, out Outgoing) error {
+	if err := p.store.MarkAttempted(ctx, out.ID); err != nil {
+		return err
+	}
+	d, err := p.sender.Send(ctx, out)
+	if err != nil {
+		metrics.DeliveryFailures.Inc()
+		p.Logger.Warn("delivery failed", slog.Int64("outbox_id", out.ID), slog.Any("error", err))
+		return p.store.MarkFailed(ctx, out.ID, err.Error(), p.Now())
+	}
+	return p.store.MarkSent(ctx, out.ID, d, p.Now())
+}
+
+// loadingTimer shows LINE's loading animation once if a turn is still
+// running after LoadingDelay.
+type loadingTimer struct {
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+}
+
+func (p *Processor) startLoading(ctx context.Context, ev Event) *loadingTimer {
+	l := &loadingTimer{}
+	if ev.SourceType != "user" || ev.UserID == "" || !replyable(ev) || p.LoadingDelay <= 0 {
+		return l
+	}
+	l.timer = time.AfterFunc(p.LoadingDelay, func() {
+		// Holding the lock while calling LINE means stop() (after the
+		// reply was sent) waits for the call: the animation never starts
+		// after the reply arrived.
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.stopped {
+			return
+		}
+		if err := p.sender.ShowLoading(context.WithoutCancel(ctx), ev.UserID, p.LoadingSeconds); err != nil {
+			p.Logger.Debug("loading animation", slog.Any("error", err))
+		}
+	})
+	return l
+}
+
+func (l *loadingTimer) stop() {
+	if l.timer == nil {
+		return
+	}
+	l.timer.Stop()
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+}
+
+// replyable reports whether an event may get an answer.
+func replyable(ev Event) bool {
+	switch ev.Type {
+	case "message", "postback", "follow", "join":
+		return true
+	}
+	return false
+}
+
+// nonText are the message types answered with "please write in text".
+var nonText = map[string]bool{"sticker": true, "image": true, "video": true, "audio": true, "file": true, "location": true}
+
+// plan maps an event to dialog input, runs the engine and renders the
+// replies. It runs inside the turn's transaction: no I/O here.
+func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
+	ev := tc.Item.Event
+	pack := p.engine.Pack()
+	if pack != nil {
+		plan.PackID, plan.PackVersion = pack.ID, pack.Version
+	}
+	plan.InType = ev.Type
+	if ev.Type == "message" && ev.MessageType != "" {
+		plan.InType = ev.MessageType
+	}
+	group := ev.SourceType == "group" || ev.SourceType == "room"
+
+	var in *dialog.Input
+	switch {
+	case ev.Type == "unsend":
+		plan.UnsendMessageID = ev.MessageID
+		return plan, nil
+	case ev.Type == "unfollow":
+		plan.Unfollow, plan.Log, plan.Reason = true, true, "unfollow"
+		return plan, nil
+	case group:
+		if !replyable(ev) {
+			p.Logger.Info("ignoring group event", slog.String("event_id", ev.ID), slog.String("type", ev.Type))
+			return plan, nil
+		}
+		// What people write to each other in a group is not ours to keep:
+		// log the type only.
+		in = &dialog.Input{Kind: dialog.InputGroup}
+	case ev.Type == "follow":
+		plan.Follow = true
+		in = &dialog.Input{Kind: dialog.InputFollow}
+	case ev.Type == "postback":
+		plan.InText = ev.Data
+		in = &dialog.Input{Kind: dialog.InputPostback, Data: ev.Data}
+	case ev.Type == "message" && ev.MessageType == "text":
+		plan.InText = ev.Text
+		in = &dialog.Input{Kind: dialog.InputText, Text: ev.Text}
+	case ev.Type == "message" && nonText[ev.MessageType]:
+		in = &dialog.Input{Kind: dialog.InputNonText, Type: ev.MessageType}
+	default:
+		p.Logger.Info("ignoring event", slog.String("event_id", ev.ID), slog.String("type", plan.InType))
+		return plan, nil
+	}
+	in.Time = ev.Timestamp
+	plan.Log = true
+
+	if tc.Conversation != nil && tc.Conversation.Owner == OwnerStaff {
+		// A person has the conversation: log what the user wrote, say nothing.
+		plan.Reason = "staff"
+		return plan, nil
+	}
+
+	res, err := p.step(tc.State, *in)
+	if err != nil {
+		return plan, err
+	}
+	plan.Result = &res
+	if len(res.Replies) > 0 {
+		msgs, err := linemsg.Render(res.Replies)
+		if err != nil {
+			return plan, err
+		}
+		plan.Messages = msgs
+	}
+	return plan, nil
+}
+
+// step calls the engine, turning a panic into an error so one bad event
+// cannot take the process down.
+func (p *Processor) step(st dialog.State, in dialog.Input) (res dialog.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("dialog engine panic: %v", r)
+		}
+	}()
+	return p.engine.Step(st, in), nil
+}
+
+// HandleNow accepts ev into the inbox and processes its chat's pending
+// events at once, returning what ev produced. It is the synchronous entry
+// for `todoku chat` (with a Sender that records what would be sent).
+func (p *Processor) HandleNow(ctx context.Context, ev Event) (Turn, error) {
+	if _, err := p.store.Accept(ctx, []Event{ev}); err != nil {
+		return Turn{}, err
+	}
+	var turn Turn
+	found := false
+	err := p.process(ctx, ev.ChatID, nil, func(item InboxItem, tc TurnContext, plan TurnPlan) {
+		if item.Event.ID != ev.ID {
+			return
+		}
+		found = true
+		turn = Turn{Node: tc.State.Node, Messages: plan.Messages}
+		if plan.Result != nil {
+			turn.Node, turn.Topic = plan.Result.Trace.ToNode, plan.Result.Trace.ToTopic
+		}
+		if turn.Messages == nil {
+			turn.Messages = []json.RawMessage{}
+		}
+	})
+	if err != nil {
+		return Turn{}, err
+	}
+	if !found {
+		return Turn{}, fmt.Errorf("bot: event %s was not processed (a duplicate id?)", ev.ID)
+	}
+	return turn, nil
+}
