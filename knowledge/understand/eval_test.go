@@ -162,3 +162,12 @@ func TestTopicsReachable(t *testing.T) {
 		}
 	}
 }
+
+// TestAccuracyHeldOut2 is a second held-out set, measured after tuning and
+// not used for it.
+func TestAccuracyHeldOut2(t *testing.T) {
+	p, m := newRealMatcher(t)
+	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout2.tsv")), "heldout2"); acc < 0.75 {
+		t.Fatalf("second held-out accuracy %.1f%%, want at least 75%%", 100*acc)
+	}
+}
