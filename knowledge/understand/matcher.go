@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome/v2/tokenizer"
@@ -442,12 +443,10 @@ type query struct {
 
 func (c *channel) query(feats []string) query {
 	var q query
-	seen := make(map[string]bool, len(feats))
-	for _, f := range feats {
-		if seen[f] {
-			continue
+	for i, f := range feats {
+		if slices.Contains(feats[:i], f) {
+			continue // texts are short: a scan beats a map
 		}
-		seen[f] = true
 		if id, ok := c.ids[f]; ok {
 			q.ids = append(q.ids, id)
 			q.mass += c.idf[id]
@@ -490,6 +489,9 @@ func (c *channel) score(q query, out []float64, exAcc []float64, cov []float64) 
 	}
 }
 
+// scratch holds per-call score buffers, so that Understand allocates little.
+var scratch = sync.Pool{New: func() any { return new([]float64) }}
+
 // Understand returns the intents text may mean, best first, with scores in
 // [0, 1] (see DefaultThreshold). Topic and command intents are always
 // candidates; answer intents only when listed in expects, and then they are
@@ -504,12 +506,17 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	gq := m.grams.query(gramFeatures(n))
 
 	k := len(m.intents)
-	buf := make([]float64, 2*k+2*len(m.words.exIntent))
+	bp := scratch.Get().(*[]float64)
+	defer scratch.Put(bp)
+	need := 2*k + 2*len(m.words.exIntent)
+	if cap(*bp) < need {
+		*bp = make([]float64, need)
+	}
+	buf := (*bp)[:need]
 	ws, gs := buf[:k], buf[k:2*k]
 	exAcc := buf[2*k : 2*k+len(m.words.exIntent)]
 	cov := buf[2*k+len(m.words.exIntent):][:k]
 	m.words.score(wq, ws, exAcc, cov)
-	wsCopy := slices.Clone(ws)
 	m.grams.score(gq, gs, exAcc, cov)
 
 	short := len(wf) <= 2
@@ -517,7 +524,7 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	raw := gs // reuse: the combined raw score per intent
 	bestIn := 0.0
 	for i, in := range m.intents {
-		s := wordWeight*wsCopy[i] + (1-wordWeight)*gs[i]
+		s := wordWeight*ws[i] + (1-wordWeight)*gs[i]
 		raw[i] = s
 		if i != m.fallback && (in.kind != knowledge.KindAnswer || slices.Contains(expects, in.id)) {
 			bestIn = max(bestIn, s)
