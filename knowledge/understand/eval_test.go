@@ -171,3 +171,28 @@ func TestAccuracyHeldOut2(t *testing.T) {
 		t.Fatalf("second held-out accuracy %.1f%%, want at least 75%%", 100*acc)
 	}
 }
+
+// TestEnglishPack checks that the same matcher reads the English pack.
+func TestEnglishPack(t *testing.T) {
+	p := loadPack(t, filepath.Join("..", "packs", "microsoft.en.yaml"))
+	m := New(p)
+	tests := []struct{ text, topic string }{
+		{"Hi there", "welcome"},
+		{"I never got the text message with my code", "sms_check"},
+		{"Nothing in my inbox, not even in junk", "email_check"},
+		{"I don't have that phone number anymore", "replace_method"},
+		{"Why must I wait 30 days?", "waiting_period"},
+		{"Please let me talk to a human", "handoff"},
+		{"What's the weather like tomorrow?", "out_of_scope"},
+	}
+	for _, tt := range tests {
+		ms := m.Understand(tt.text, nil)
+		got := ""
+		if len(ms) > 0 && ms[0].Score >= DefaultThreshold {
+			got = topicOf(p, ms[0].Intent)
+		}
+		if got != tt.topic {
+			t.Errorf("%q → %q, want %q (%v)", tt.text, got, tt.topic, ms)
+		}
+	}
+}

@@ -395,14 +395,21 @@ func (m *Matcher) wordFeatures(normalized string, _ bool) []string {
 	ws := m.applySynonyms(words(normalized, m.lex, nil))
 	feats := make([]string, 0, 2*len(ws))
 	last := ""
+	negNext := false
 	for i, w := range ws {
 		feats = append(feats, w.s)
 		if w.s == Neg {
-			if last != "" {
+			if w.before {
+				negNext = true
+			} else if last != "" {
 				feats = append(feats, last+"~"+Neg)
 			}
 			last = ""
 			continue
+		}
+		if negNext {
+			feats = append(feats, w.s+"~"+Neg)
+			negNext = false
 		}
 		if i > 0 && w.joined && w.noun && ws[i-1].noun && ws[i-1].s != Neg {
 			feats = append(feats, ws[i-1].s+"+"+w.s)

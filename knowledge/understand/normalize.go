@@ -24,6 +24,13 @@ var markerRe = regexp.MustCompile(`\[[a-z_]{2,20}\]`)
 // marker [email] so that punctuation stripping does not scatter them.
 var emailRe = regexp.MustCompile(`[a-z0-9._%+*\-]*@[a-z0-9*\-]+(\.[a-z0-9*\-]+)+`)
 
+// contractions spells out English negations before punctuation goes, so that
+// "doesn't" keeps its "not".
+var contractions = strings.NewReplacer(
+	"can't", "can not", "can’t", "can not", "won't", "will not", "won’t", "will not",
+	"cannot", "can not", "n't", " not", "n’t", " not",
+)
+
 // Normalize returns s in the form the matcher works on: NFKC (full-width
 // ASCII and half-width kana folded), lower case, long-vowel marks and wave
 // dashes unified, emoji, symbols and punctuation removed, runs of spaces
@@ -35,6 +42,9 @@ func Normalize(s string) string {
 	}
 	s = norm.NFKC.String(s)
 	s = strings.ToLower(s)
+	if strings.Contains(s, "n't") || strings.Contains(s, "n’t") || strings.Contains(s, "cannot") {
+		s = contractions.Replace(s)
+	}
 	if strings.Contains(s, "@") {
 		s = emailRe.ReplaceAllString(s, " [email] ")
 	}

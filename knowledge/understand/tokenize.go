@@ -38,6 +38,7 @@ type word struct {
 	s      string
 	joined bool // directly follows the previous word, with nothing dropped between
 	noun   bool
+	before bool // a negation that negates the next word (English "not arrive")
 }
 
 // Stop lists: content-word base forms that carry no meaning for matching.
@@ -109,6 +110,20 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		}
 		keep := ""
 		noun := false
+		if isASCIIWord(surface) {
+			// Latin words: kagome knows none; read them as English.
+			switch w := englishWord(surface); {
+			case w == "":
+				joined = false
+			case w == Neg:
+				dst = append(dst, word{s: Neg, before: true})
+				joined = false
+			default:
+				dst = append(dst, word{s: w, joined: joined, noun: true})
+				joined = true
+			}
+			continue
+		}
 		switch pos0 {
 		case "名詞":
 			switch pos1 {
@@ -260,4 +275,63 @@ func (lex lexicon) split(s string) []string {
 		}
 	}
 	return parts
+}
+
+func isASCIIWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// englishStop are English function words that carry no meaning for matching.
+var englishStop = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`a an the i me my myself we our us you your it its itself they them their
+		he him his she her is are was were be been being am do does did doing to of in on at for with
+		from by and or but so if this that these those there here have has had having will would shall
+		should can could may might must just please any some about as into than then too very also
+		still yet m s t d ll re ve im`) {
+		englishStop[w] = true
+	}
+}
+
+// englishWord returns the stem of an English word, Neg for a negation, or ""
+// for a function word. The stemmer is deliberately small (plural -s, -ed,
+// -ing, final -e, -y): it only has to make the pack's examples and the user's
+// text agree (arrive, arrives, arrived, arriving → arriv).
+func englishWord(w string) string {
+	switch {
+	case len(w) < 2 || englishStop[w]:
+		return ""
+	case w == "not" || w == "no" || w == "never":
+		return Neg
+	}
+	switch {
+	case strings.HasSuffix(w, "ies") && len(w) > 4:
+		w = w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "sses"):
+		w = w[:len(w)-2]
+	case strings.HasSuffix(w, "s") && len(w) > 3 && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		w = w[:len(w)-1]
+	}
+	switch {
+	case strings.HasSuffix(w, "ing") && len(w) >= 6:
+		w = w[:len(w)-3]
+	case strings.HasSuffix(w, "ed") && len(w) >= 5:
+		w = w[:len(w)-2]
+	}
+	if n := len(w); n >= 4 && w[n-1] == w[n-2] && !strings.ContainsRune("lsz", rune(w[n-1])) {
+		w = w[:n-1] // stopped → stopp → stop
+	}
+	switch n := len(w); {
+	case n > 3 && w[n-1] == 'e':
+		w = w[:n-1]
+	case n > 3 && w[n-1] == 'y':
+		w = w[:n-1] + "i"
+	}
+	return w
 }

@@ -35,6 +35,11 @@ func TestWords(t *testing.T) {
 		{"ブロックしてるかもしれない", "ブロック"},
 		{"届いてないかもしれません", "届く ない"},
 		{"送り直しても来ない", "送る 直す 来る ない"},
+		// English: function words dropped, light stemming, negation kept.
+		{"My verification code doesn't arrive", "verification cod ない arriv"},
+		{"codes arrived", "cod arriv"},
+		{"I can't sign in", "ない sign"},
+		{"Authenticatorアプリ", "authenticator アプリ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
