@@ -76,6 +76,12 @@ func (e *fakeEngine) Step(st dialog.State, in dialog.Input) dialog.Result {
 	}
 }
 
+func (e *fakeEngine) Violations() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.violations)
+}
+
 func (e *fakeEngine) Steps() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -269,8 +275,8 @@ func TestSessionAcrossTurns(t *testing.T) {
 				t.Fatalf("turn %d node %s, want %s", i, turn.Node, want)
 			}
 		}
-		if len(e.violations) != 0 {
-			t.Fatal(e.violations)
+		if len(e.Violations()) != 0 {
+			t.Fatal(e.Violations())
 		}
 		conv, msgs := conversation(t, db, "U1")
 		if len(msgs) != 6 || conv.Node != "n3" || conv.Topic != "topic-n3" {
