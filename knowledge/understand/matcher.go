@@ -16,18 +16,25 @@ import (
 // DefaultThreshold is the score below which the dialog must not act on a
 // match silently (it asks again instead).
 //
-// How scores are calibrated: an intent's score is how well the text is
-// explained by the intent's best example phrase and by its vocabulary as a
-// whole, weighted by how specific each word is to one intent (IDF over the
-// pack's intents), combined over two channels: content words (base forms,
-// negation, synonyms, compound nouns) and character bigrams (for unknown
-// words, typos and odd splits). Each channel is in [0, 1]: 1 means the text
-// and an example phrase say the same things; 0 means nothing in common. The
-// result is then scaled by the margin over the best candidate of another
-// meaning (see Understand). DefaultThreshold was set on the development set
-// and an independent held-out set of phrasings (testdata/heldout.tsv) so that
-// nearly every correct top match passes and misunderstandings mostly stay
-// below it.
+// How scores are calibrated. For each intent, two channels are scored in
+// [0, 1]: content words (base forms, negation, synonyms, compound nouns) and
+// character bigrams (unknown words, typos, odd splits). A channel's score is
+// half the weighted Dice overlap with the intent's best example phrase and
+// half the share of the text's weight found anywhere in the intent's
+// examples; words weigh their BM25 IDF over the pack's intents, so words of
+// one intent count most and words of every intent next to nothing. 1 means
+// the text says what an example says; 0, nothing in common. The raw score is
+// the mean of the two channels (plus a bonus for expected answers). Text
+// whose words are mostly unknown to every intent but the fallback one gains
+// evidence for the fallback intent (out of scope). Finally the best candidate
+// gains its lead over the best candidate with another meaning (a different
+// topic, command or answer), at most half its own score: a reading that
+// stands out is more likely right than one that barely leads.
+//
+// Measured with the Microsoft pack (see the accuracy tests): at 0.5, 183 of
+// 194 first messages from the development and held-out sets land on an
+// expected topic, 3 on a wrong one and 8 stay below the threshold; at 0.4 it
+// would be 187 right and 5 wrong.
 const DefaultThreshold = 0.5
 
 // maxResults bounds the candidates Understand returns.

@@ -1,10 +1,18 @@
-// Package understand reads Japanese free text: it normalises it, tokenises it
-// with kagome (base forms, negation kept), expands the pack's synonyms and
-// scores it against every intent's example phrases.
+// Package understand reads Japanese free text: it normalises it (Normalize),
+// tokenises it with kagome into content words (base forms, negation kept),
+// expands the pack's synonyms and scores it against every intent's example
+// phrases (Matcher.Understand). Latin words are read as English, so the same
+// matcher serves an English pack.
 //
-// The matcher is built once per pack with New and is read-only afterwards, so
-// one Matcher serves every conversation concurrently. The kagome tokenizer is
-// shared by the whole process (Tokenizer).
+// Use:
+//
+//	m := understand.New(pack) // once per pack: tokenises every example (~40 ms)
+//	ms := m.Understand("迷惑メールにもないです", expects) // expects: answer ids the node accepts
+//	if len(ms) > 0 && ms[0].Score >= understand.DefaultThreshold { ... }
+//
+// The matcher is read-only after New, so one Matcher serves every
+// conversation concurrently. The kagome tokenizer is shared by the whole
+// process (Tokenizer): about 0.6 s and 90 MB of heap, built on first use.
 package understand
 
 import (
