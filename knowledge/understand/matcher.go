@@ -42,16 +42,17 @@ const maxResults = 5
 
 // Scoring weights. See DefaultThreshold for what the score means.
 var (
-	wordWeight   = 0.5 // share of the word channel; the rest is bigrams
-	exampleShare = 0.5 // share of the best example (Dice); the rest is intent coverage
-	oovWordShare = 0.5 // weight of an unseen word relative to the rarest known word
-	oovGramShare = 0.3 // same for unseen bigrams
-	answerBonus  = 0.1 // added to expected answers (はい, メール, SMS)
-	shortBonus   = 0.1 // added again when the text is one or two words
-	leadWeight   = 1.0 // share of the lead over another meaning added to the best score
-	oodScale     = 1.2 // scale of the out-of-domain evidence for the fallback intent
-	oodMin       = 0.6 // share of unknown words from which there is such evidence
-	oodMax       = 0.6 // most such evidence can weigh (two or more words needed)
+	wordWeight       = 0.5 // share of the word channel; the rest is bigrams
+	exampleShare     = 0.5 // share of the best example (Dice); the rest is intent coverage
+	oovWordShare     = 0.5 // weight of an unseen word relative to the rarest known word
+	oovGramShare     = 0.3 // same for unseen bigrams
+	answerBonus      = 0.1 // added to expected answers (はい, メール, SMS)
+	shortBonus       = 0.1 // added again when the text is one or two words
+	leadWeight       = 1.0 // share of the lead over another meaning added to the best score
+	oodScale         = 1.2 // scale of the out-of-domain evidence for the fallback intent
+	oodMin           = 0.6 // share of unknown words from which there is such evidence
+	oodMax           = 0.6 // most such evidence can weigh (two or more words needed)
+	anchorMinIntents = 2   // intents a noun must appear in to be an anchor
 )
 
 // Matcher scores free text against the intents of one pack. Build it with New;
@@ -72,6 +73,9 @@ type Matcher struct {
 	// (out_of_scope), or -1; domain holds the words of every other intent.
 	fallback int
 	domain   map[string]bool
+	// anchors are nouns of several intents that the fallback intent never
+	// uses (確認コード, 通知, メール): text with one is about our domain.
+	anchors map[string]bool
 }
 
 type intentInfo struct {
@@ -166,12 +170,25 @@ func New(p *knowledge.Pack) *Matcher {
 		}
 	}
 	m.domain = make(map[string]bool)
+	m.anchors = make(map[string]bool)
+	inFallback := make(map[string]bool)
+	intentsWith := make(map[string]map[int32]bool)
 	for _, d := range docs {
-		if int(d.intent) == m.fallback {
-			continue
-		}
 		for _, w := range d.words {
+			if int(d.intent) == m.fallback {
+				inFallback[w] = true
+				continue
+			}
 			m.domain[w] = true
+			if intentsWith[w] == nil {
+				intentsWith[w] = make(map[int32]bool)
+			}
+			intentsWith[w][d.intent] = true
+		}
+	}
+	for w, ins := range intentsWith {
+		if len(ins) >= anchorMinIntents && !inFallback[w] && isNounLike(w) {
+			m.anchors[w] = true
 		}
 	}
 
@@ -604,10 +621,14 @@ func (m *Matcher) calibrate(res []knowledge.Match) {
 
 // outOfDomain returns the share of the text's distinct content words that no
 // intent but the fallback one uses (1 for 今日の天気は: 今日, 天気; 0 for
-// コードが来ない), and the number of such words.
+// コードが来ない), and the number of such words. Text with an anchor word of
+// the domain has none (コードの有効期限が切れた).
 func (m *Matcher) outOfDomain(feats []string) (share float64, words int) {
 	total, unknown := 0, 0
 	for i, f := range feats {
+		if m.anchors[f] {
+			return 0, 0
+		}
 		if f == Neg || strings.ContainsAny(f, "+~[") || slices.Contains(feats[:i], f) {
 			continue
 		}
@@ -625,4 +646,15 @@ func (m *Matcher) outOfDomain(feats []string) (share float64, words int) {
 		return 0, 0
 	}
 	return float64(unknown) / float64(total), total
+}
+
+// isNounLike reports whether a word looks like a noun rather than a verb,
+// adjective or function word: it does not end in hiragana (確認コード, 通知,
+// sms, but not 届く, わかる, たい).
+func isNounLike(w string) bool {
+	if w == "" || w == Neg || strings.ContainsAny(w, "+~[") {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(w)
+	return !isHiragana(r)
 }
