@@ -196,3 +196,12 @@ func TestEnglishPack(t *testing.T) {
 		}
 	}
 }
+
+// TestAccuracyReference48 measures the 48 realistic phrasings of the fact
+// brief (section 8), labelled here; most are not among the pack's examples.
+func TestAccuracyReference48(t *testing.T) {
+	p, m := newRealMatcher(t)
+	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "reference48.tsv")), "reference48"); acc < 0.8 {
+		t.Fatalf("reference accuracy %.1f%%, want at least 80%%", 100*acc)
+	}
+}
