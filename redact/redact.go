@@ -162,44 +162,55 @@ func hasDigitOrSymbol(v string) bool {
 
 // --- recovery codes ---
 
-var (
-	recoveryGroupedRe = regexp.MustCompile(`[A-Za-z0-9]{5}(?:[- ][A-Za-z0-9]{5}){4}`)
-	recoveryPlainRe   = regexp.MustCompile(`[A-Za-z0-9]{25}`)
-)
+var recoveryGroupedRe = regexp.MustCompile(`[A-Za-z0-9]{5}(?:[- ][A-Za-z0-9]{5}){4}`)
 
 func recoveryCodes(s string) []span {
 	var out []span
-	for _, m := range recoveryGroupedRe.FindAllStringIndex(s, -1) {
-		if !asciiBoundary(s, m[0], m[1]) {
-			continue
+	// Grouped: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX. A match glued to more letters
+	// is retried one byte later, so no candidate is skipped.
+	for pos := 0; pos < len(s); {
+		m := recoveryGroupedRe.FindStringIndex(s[pos:])
+		if m == nil {
+			break
 		}
-		v := s[m[0]:m[1]]
+		start, end := pos+m[0], pos+m[1]
+		v := s[start:end]
 		// Five plain words separated by spaces are a sentence, not a code.
-		if !strings.Contains(v, "-") && !strings.ContainsAny(v, "0123456789") {
+		if !asciiBoundary(s, start, end) || !strings.Contains(v, "-") && !strings.ContainsAny(v, "0123456789") {
+			pos = start + 1
 			continue
 		}
-		out = append(out, span{start: m[0], end: m[1], kind: KindRecoveryCode, repl: MaskRecoveryCode})
+		out = append(out, span{start: start, end: end, kind: KindRecoveryCode, repl: MaskRecoveryCode})
+		pos = end
 	}
-	for _, m := range recoveryPlainRe.FindAllStringIndex(s, -1) {
-		if !asciiBoundary(s, m[0], m[1]) {
+	// Plain: exactly 25 letters and digits, with at least one of each.
+	for i := 0; i < len(s); {
+		if !isASCIIAlnum(s[i]) || s[i] == '*' {
+			i++
 			continue
 		}
-		v := s[m[0]:m[1]]
-		if !strings.ContainsAny(v, "0123456789") || strings.Trim(v, "0123456789") == "" {
-			continue
+		j := i
+		for j < len(s) && isASCIIAlnum(s[j]) && s[j] != '*' {
+			j++
 		}
-		out = append(out, span{start: m[0], end: m[1], kind: KindRecoveryCode, repl: MaskRecoveryCode})
+		v := s[i:j]
+		if j-i == 25 && asciiBoundary(s, i, j) && strings.ContainsAny(v, "0123456789") && strings.Trim(v, "0123456789") != "" {
+			out = append(out, span{start: i, end: j, kind: KindRecoveryCode, repl: MaskRecoveryCode})
+		}
+		i = j
 	}
 	return out
 }
 
 // asciiBoundary reports whether s[start:end] is not glued to more ASCII
-// letters or digits on either side.
+// letters or digits on either side, nor to one of our masks ("*", "[code]"):
+// masking must not create a boundary that was not there before.
 func asciiBoundary(s string, start, end int) bool {
-	if start > 0 && isASCIIAlnum(s[start-1]) {
+	glue := func(c byte) bool { return isASCIIAlnum(c) || c == '[' || c == ']' }
+	if start > 0 && glue(s[start-1]) {
 		return false
 	}
-	if end < len(s) && isASCIIAlnum(s[end]) {
+	if end < len(s) && glue(s[end]) {
 		return false
 	}
 	return true
@@ -277,6 +288,9 @@ func runs(s string) []numberRun {
 		var g []byte
 		j := i
 		sepClass := 0 // 0 none yet, 1 spaces, 2 dashes: a run keeps to one kind (after "+81 ", once)
+		// Digits glued to a '*' are the tail of a phone mask ("090-****-**78"):
+		// the run ends with them, as it did before masking.
+		glued := i > 0 && s[i-1] == '*'
 		for j < len(s) {
 			r, size := utf8.DecodeRuneInString(s[j:])
 			if isDigit(r) {
@@ -284,7 +298,7 @@ func runs(s string) []numberRun {
 				j += size
 				continue
 			}
-			if isSeparator(r) {
+			if isSeparator(r) && !glued {
 				class := 2
 				if r == ' ' || r == '　' {
 					class = 1
