@@ -37,6 +37,10 @@ import (
 // would be 187 right and 5 wrong.
 const DefaultThreshold = 0.5
 
+// AnswerNo is the answer intent id that short negated replies (見てない)
+// count for where a node expects it; packs name their "no" answer so.
+const AnswerNo = "no"
+
 // maxResults bounds the candidates Understand returns.
 const maxResults = 5
 
@@ -52,6 +56,7 @@ var (
 	oodScale         = 1.2 // scale of the out-of-domain evidence for the fallback intent
 	oodMin           = 0.6 // share of unknown words from which there is such evidence
 	oodMax           = 0.6 // most such evidence can weigh (two or more words needed)
+	echoNo           = 0.4 // raw score of "no" for a short negated reply where no is expected
 	anchorMinIntents = 2   // intents a noun must appear in to be an anchor
 )
 
@@ -550,7 +555,7 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	m.words.score(wq, ws, exAcc, cov)
 	m.grams.score(gq, gs, exAcc, cov)
 
-	short := len(wf) <= 2
+	short := contentWords(wf) <= 2
 	var res []knowledge.Match
 	raw := gs // reuse: the combined raw score per intent
 	bestIn := 0.0
@@ -568,6 +573,11 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 		if r, n := m.outOfDomain(wf); r >= oodMin && n >= 2 {
 			raw[m.fallback] = max(raw[m.fallback], min(oodMax, oodScale*r*(1-bestIn)))
 		}
+	}
+	if no, ok := m.byID[AnswerNo]; ok && m.intents[no].kind == knowledge.KindAnswer && slices.Contains(expects, AnswerNo) && negatedEcho(wf) {
+		// 見てない, やってません: a short reply that negates a verb answers a
+		// yes/no question with no, whatever the verb.
+		raw[no] = max(raw[no], echoNo)
 	}
 	for i, in := range m.intents {
 		s := raw[i]
@@ -657,4 +667,27 @@ func isNounLike(w string) bool {
 	}
 	r, _ := utf8.DecodeLastRuneInString(w)
 	return !isHiragana(r)
+}
+
+// negatedEcho reports whether word features are a short negated reply: one or
+// two words ending in a negation (見てない, 届いてません, ないです).
+func negatedEcho(feats []string) bool {
+	last := ""
+	for _, f := range feats {
+		if !strings.ContainsAny(f, "+~") {
+			last = f
+		}
+	}
+	return last == Neg && contentWords(feats) <= 3
+}
+
+// contentWords counts the words among word features (not the compounds).
+func contentWords(feats []string) int {
+	n := 0
+	for _, f := range feats {
+		if !strings.ContainsAny(f, "+~") {
+			n++
+		}
+	}
+	return n
 }

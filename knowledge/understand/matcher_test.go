@@ -69,6 +69,9 @@ func TestUnderstandTestPack(t *testing.T) {
 		{"うん", yesNo, "yes"},
 		{"いいえ", yesNo, "no"},
 		{"はい", nil, ""},
+		// A short negated reply answers no where no is expected.
+		{"見てないです", yesNo, "no"},
+		{"まだやってません", yesNo, "no"},
 		// One unknown word: not understood.
 		{"xyzzy", nil, ""},
 		// Gibberish is not understood either, not out of scope.
