@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/todoku/todoku/knowledge"
+)
+
+// runKB implements `todoku kb validate FILE...` and `todoku kb list`.
+func runKB(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: todoku kb validate FILE...   check knowledge packs, one problem per line with its line number\n       todoku kb list              list the packs embedded in this binary")
+		return 2
+	}
+	switch args[0] {
+	case "validate":
+		return kbValidate(args[1:], stdout, stderr)
+	case "list":
+		packs, err := knowledge.Embedded()
+		if err != nil {
+			fmt.Fprintln(stderr, "todoku kb list:", err)
+			return 1
+		}
+		for _, p := range packs {
+			fmt.Fprintf(stdout, "%s\tservice=%s\tlanguage=%s\tversion=%s\tnodes=%d\tintents=%d\n",
+				p.ID, p.Service, p.Language, p.Version, len(p.Nodes), len(p.Intents))
+		}
+		return 0
+	default:
+		fmt.Fprintf(stderr, "todoku kb: unknown subcommand %q (want validate or list)\n", args[0])
+		return 2
+	}
+}
+
+func kbValidate(files []string, stdout, stderr io.Writer) int {
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "usage: todoku kb validate FILE...")
+		return 2
+	}
+	code := 0
+	for _, f := range files {
+		probs, p, err := knowledge.ValidateFile(f)
+		var syn *knowledge.SyntaxError
+		switch {
+		case errors.As(err, &syn):
+			fmt.Fprintln(stderr, syn.Error())
+			code = 1
+			continue
+		case err != nil:
+			fmt.Fprintf(stderr, "%s: %v\n", f, err)
+			code = 1
+			continue
+		}
+		if len(probs) > 0 {
+			fmt.Fprint(stderr, knowledge.FormatProblems(f, probs))
+			fmt.Fprintf(stderr, "%s: %d problem(s); this pack would not load\n", f, len(probs))
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (pack %s version %s: %d nodes, %d intents)\n", f, p.ID, p.Version, len(p.Nodes), len(p.Intents))
+	}
+	return code
+}

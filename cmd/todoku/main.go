@@ -1,0 +1,86 @@
+// Command todoku is the whole service in one binary: the LINE webhook server,
+// a terminal simulator, database migrations and knowledge-pack tools.
+//
+//	todoku [serve]            run the HTTP server (the default)
+//	todoku chat [--json]      talk to the bot in a terminal, or drive it from a script
+//	todoku migrate            apply database migrations
+//	todoku kb validate FILE   check a knowledge pack
+//	todoku version            print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// command is one subcommand. run returns the process exit code.
+type command struct {
+	name, usage string
+	run         func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the HTTP server: webhook, health, metrics (the default)", runServe},
+		{"chat", "talk to the bot in the terminal; --json for scripts (one JSON line per input line)", runChat},
+		{"migrate", "apply pending database migrations and exit", runMigrate},
+		{"kb", "knowledge packs: `kb validate FILE...`, `kb list`", runKB},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" || name == "-h" || name == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, args, stdin, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "todoku: unknown command %q\n\n", name)
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: todoku <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w, "\nEvery setting is an environment variable and a flag; `todoku serve -h` lists them.")
+}
+
+func runVersion(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
+	fmt.Fprintln(stdout, "todoku", version)
+	return 0
+}
+
+// flagExit turns a flag parsing error into an exit code (0 for -h).
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
