@@ -45,6 +45,9 @@ const AnswerNo = "no"
 const maxResults = 5
 
 // Scoring weights. See DefaultThreshold for what the score means.
+var groupIDF = true
+var groupCov = true
+
 var (
 	wordWeight       = 0.5 // share of the word channel; the rest is bigrams
 	exampleShare     = 0.5 // share of the best example (Dice); the rest is intent coverage
@@ -198,12 +201,22 @@ func New(p *knowledge.Pack) *Matcher {
 	}
 
 	nIntents := len(m.intents)
-	m.words = newChannel(nIntents, len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].words }, oovWordShare)
-	m.grams = newChannel(nIntents, len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].grams }, oovGramShare)
+	group := make([]int, nIntents)
+	groups := map[string]int{}
+	for i, in := range m.intents {
+		g, ok := groups[in.meaning]
+		if !ok {
+			g = len(groups)
+			groups[in.meaning] = g
+		}
+		group[i] = g
+	}
+	m.words = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].words }, oovWordShare, group, len(groups))
+	m.grams = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].grams }, oovGramShare, group, len(groups))
 	return m
 }
 
-func newChannel(nIntents, nDocs int, doc func(int) (int32, []string), oovShare float64) channel {
+func newChannel(nDocs int, doc func(int) (int32, []string), oovShare float64, group []int, nGroups int) channel {
 	c := channel{ids: make(map[string]int32), exIntent: make([]int32, nDocs), exMass: make([]float64, nDocs)}
 	for i := range nDocs {
 		intent, feats := doc(i)
@@ -225,15 +238,22 @@ func newChannel(nIntents, nDocs int, doc func(int) (int32, []string), oovShare f
 			}
 		}
 	}
-	// A feature weighs what it says about which intent is meant: the BM25
-	// inverse document frequency over intents (an intent's examples together
-	// being one document). A word of one intent weighs most; ない, in nearly
-	// every intent, next to nothing.
-	n := float64(nIntents)
+	// A feature weighs what it says about what is meant: the BM25 inverse
+	// document frequency over meanings (the examples of all intents leading
+	// to one topic together being one document; group maps intents to
+	// meanings). A word of one topic weighs most; ない, in nearly every
+	// topic, next to nothing.
+	n := float64(nGroups)
 	c.idf = make([]float64, len(c.postings))
 	maxIDF := 0.0
 	for id, ins := range c.intentsOf {
-		df := float64(len(ins))
+		var gs []int
+		for _, in := range ins {
+			if !slices.Contains(gs, group[in]) {
+				gs = append(gs, group[in])
+			}
+		}
+		df := float64(len(gs))
 		c.idf[id] = math.Log(1 + (n-df+0.5)/(df+0.5))
 		maxIDF = max(maxIDF, c.idf[id])
 	}
@@ -453,18 +473,18 @@ func (m *Matcher) wordFeatures(normalized string, _ bool) []string {
 // feature and a redaction marker is one feature.
 func gramFeatures(normalized string) []string {
 	var feats []string
-	for _, chunk := range strings.Fields(FoldKana(normalized)) {
+	for _, chunk := range strings.Fields(normalized) {
 		if chunk[0] == '[' && markerRe.MatchString(chunk) {
 			feats = append(feats, chunk)
 			continue
 		}
 		rs := []rune(chunk)
 		if len(rs) == 1 {
-			feats = append(feats, chunk)
+			feats = append(feats, FoldKana(chunk))
 			continue
 		}
 		for i := 0; i+1 < len(rs); i++ {
-			feats = append(feats, string(rs[i:i+2]))
+			feats = append(feats, FoldKana(string(rs[i:i+2])))
 		}
 	}
 	return feats
