@@ -17,7 +17,7 @@ import (
 // match silently (it asks again instead).
 //
 // How scores are calibrated. For each intent, two channels are scored in
-// [0, 1]: content words (base forms, negation, synonyms, compound nouns) and
+// [0, 1]: content words (base forms, negation, synonyms) and
 // character bigrams (unknown words, typos, odd splits). A channel's score is
 // half the weighted Dice overlap with the intent's best example phrase and
 // half the share of the text's weight found anywhere in the intent's
@@ -439,13 +439,13 @@ func matchAt(ws []word, i int, member []word) bool {
 }
 
 // wordFeatures returns the word-channel features of normalised text: content
-// words after synonyms, compound nouns (迷惑+メール) and negated words (届く~ない).
+// words after synonyms, and negated words (届く~ない).
 func (m *Matcher) wordFeatures(normalized string, _ bool) []string {
 	ws := m.applySynonyms(words(normalized, m.lex, nil))
 	feats := make([]string, 0, 2*len(ws))
 	last := ""
 	negNext := false
-	for i, w := range ws {
+	for _, w := range ws {
 		feats = append(feats, w.s)
 		if w.s == Neg {
 			if w.before {
@@ -459,9 +459,6 @@ func (m *Matcher) wordFeatures(normalized string, _ bool) []string {
 		if negNext {
 			feats = append(feats, w.s+"~"+Neg)
 			negNext = false
-		}
-		if i > 0 && w.joined && w.noun && ws[i-1].noun && ws[i-1].s != Neg {
-			feats = append(feats, ws[i-1].s+"+"+w.s)
 		}
 		last = w.s
 	}
