@@ -134,7 +134,8 @@ func TestSynonymsAndAliases(t *testing.T) {
 		{"スマホ", "携帯"},
 		{"authenticator", "認証アプリ"},
 		{"これ以上使わない", "これ以上使いません"},
-		{"とどかない", "届く ない 届く~ない"},
+		{"とどかない", "届く~ない ない"},
+		{"届いた", "届く"},
 	}
 	for _, tt := range tests {
 		got := ""
