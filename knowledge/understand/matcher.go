@@ -46,11 +46,9 @@ const AnswerNo = "no"
 // maxResults bounds the candidates Understand returns.
 const maxResults = 5
 
-// Scoring weights. See DefaultThreshold for what the score means.
-var groupIDF = true
-var groupCov = true
-
-var (
+// Scoring weights, chosen by 5-fold cross-validation over the pack's examples
+// (cv_test.go). See DefaultThreshold for what the score means.
+const (
 	wordWeight       = 0.5 // share of the word channel; the rest is bigrams
 	exampleShare     = 0.5 // share of the best example (Dice); the rest is intent coverage
 	oovWordShare     = 0.5 // weight of an unseen word relative to the rarest known word
@@ -162,7 +160,7 @@ func New(p *knowledge.Pack) *Matcher {
 			if n == "" {
 				continue
 			}
-			ws := m.wordFeatures(n, false)
+			ws := m.wordFeatures(n)
 			for _, w := range ws {
 				if !strings.ContainsAny(w, "+~") {
 					m.vocab[w] = true
@@ -443,7 +441,7 @@ func matchAt(ws []word, i int, member []word) bool {
 // wordFeatures returns the word-channel features of normalised text: content
 // words after synonyms, a negated word as its own feature (届かない → 届く~ない,
 // which does not match 届いた), and the negation itself.
-func (m *Matcher) wordFeatures(normalized string, _ bool) []string {
+func (m *Matcher) wordFeatures(normalized string) []string {
 	ws := m.applySynonyms(words(normalized, m.lex, nil))
 	feats := make([]string, 0, 2*len(ws))
 	last := -1 // index in feats of the last word a negation may follow
@@ -560,7 +558,7 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	if n == "" || len(m.intents) == 0 {
 		return nil
 	}
-	wf := m.wordFeatures(n, true)
+	wf := m.wordFeatures(n)
 	wq := m.words.query(wf)
 	gq := m.grams.query(gramFeatures(n))
 

@@ -139,7 +139,7 @@ func TestSynonymsAndAliases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := ""
-		for i, f := range m.wordFeatures(Normalize(tt.in), true) {
+		for i, f := range m.wordFeatures(Normalize(tt.in)) {
 			if i > 0 {
 				got += " "
 			}
