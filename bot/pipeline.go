@@ -70,6 +70,12 @@ type Processor struct {
 	// engine panic, a reply that cannot be rendered) is retried before it is
 	// marked failed and skipped.
 	MaxAttempts int
+	// OnUnfollow, when set, runs after an unfollow event's turn has
+	// committed (the conversation is closed), with the chat's lock still
+	// held and before the chat's next event. It must not take LockChat
+	// itself. An error is logged; the event stays processed. `todoku serve`
+	// sets it for DELETE_ON_UNFOLLOW (storage.DB.ForgetUser).
+	OnUnfollow func(ctx context.Context, userID string) error
 }
 
 // NewProcessor returns a Processor with the defaults.
@@ -166,6 +172,11 @@ func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObse
 		return nil
 	case err != nil:
 		return err
+	}
+	if ev.Type == "unfollow" && p.OnUnfollow != nil && ev.ChatID != "" {
+		if err := p.OnUnfollow(ctx, ev.ChatID); err != nil {
+			p.Logger.Error("unfollow hook failed", slog.String("event_id", ev.ID), slog.Any("error", err))
+		}
 	}
 	if out != nil {
 		err = p.deliver(ctx, *out)

@@ -5,6 +5,9 @@
 //	todoku chat [--json]      talk to the bot in a terminal, or drive it from a script
 //	todoku migrate            apply database migrations
 //	todoku kb validate FILE   check a knowledge pack
+//	todoku purge --older-than 90d   delete old conversations (also `admin purge`)
+//	todoku user delete ID     delete everything about one user (also `admin user delete`)
+//	todoku health             check the local server's /healthz (exit 0 or 1)
 //	todoku version            print the version
 package main
 
@@ -34,6 +37,10 @@ func commands() []command {
 		{"chat", "talk to the bot in the terminal; --json for scripts (one JSON line per input line)", runChat},
 		{"migrate", "apply pending database migrations and exit", runMigrate},
 		{"kb", "knowledge packs: `kb validate FILE...`, `kb list`", runKB},
+		{"purge", "delete data older than an age: `purge --older-than 90d [--dry-run]`", runPurge},
+		{"user", "delete everything stored about a person: `user delete LINE_USER_ID`", runUser},
+		{"admin", "the same operator commands grouped: `admin purge ...`, `admin user delete ...`", runAdmin},
+		{"health", "exit 0 if the local server's /healthz answers 200 (container HEALTHCHECK)", runHealth},
 		{"version", "print the version", runVersion},
 	}
 }

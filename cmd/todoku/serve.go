@@ -66,6 +66,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- stri
 
 	proc := bot.NewProcessor(eng, db, sender)
 	proc.Logger = log
+	wireDeleteOnUnfollow(cfg, proc, db, log)
 	workers := bot.NewWorkers(proc, cfg.Workers)
 	// The workers outlive the request context: on SIGTERM the HTTP server
 	// stops first, then the workers drain.
@@ -74,6 +75,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- stri
 	if err := workers.Start(workCtx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	stopRetention := startRetention(ctx, cfg, db, log)
+	defer stopRetention()
 
 	router := newRouter(cfg, log, db, workers)
 	ln, err := net.Listen("tcp", cfg.Addr)
