@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/todoku/todoku/bench/loadgen"
+	"github.com/todoku/todoku/bot"
+	"github.com/todoku/todoku/bot/lineapi"
+	"github.com/todoku/todoku/bot/linefake"
+	"github.com/todoku/todoku/bot/webhook"
+	"github.com/todoku/todoku/dialog"
+	"github.com/todoku/todoku/knowledge"
+	"github.com/todoku/todoku/knowledge/understand"
+	"github.com/todoku/todoku/storage/storagetest"
+)
+
+// todokuInProcess runs todoku's webhook, workers and Messaging API client
+// in this process on a fresh SQLite database, sending to the rig's fake.
+func todokuInProcess(t *testing.T, r *rig) string {
+	t.Helper()
+	pack, err := knowledge.EmbeddedPack("microsoft-ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := dialog.New(pack, understand.New(pack), dialog.Options{IdleAfter: 30 * time.Minute, Threshold: understand.DefaultThreshold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	db := storagetest.SQLite(t)
+	client, err := lineapi.New(lineapi.Config{AccessToken: linefake.DefaultToken, BaseURL: r.FakeURL, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := bot.NewProcessor(eng, db, client)
+	proc.Logger = log
+	workers := bot.NewWorkers(proc, 8)
+	if err := workers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(webhook.New(webhook.Config{ChannelSecret: Secret, Inbox: db, Notify: workers.Notify, Logger: log}))
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		workers.Shutdown(ctx)
+	})
+	return srv.URL + webhook.Path
+}
+
+// TestShortLoadTodoku sends a short load with redelivered duplicates to
+// todoku in process and checks the tally: everything acknowledged is
+// answered exactly once.
+func TestShortLoadTodoku(t *testing.T) {
+	r, err := newRig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	url := todokuInProcess(t, r)
+	st, err := loadgen.Run(context.Background(), loadgen.Config{
+		URL: url, Secret: Secret, Tracker: r.Tracker,
+		Rate: 300, Events: 300, Duration: 10 * time.Second, Users: 50,
+		Mix: loadgen.Mix{Postback: 0.2, Sticker: 0.05}, Duplicates: 0.1, Drain: 20 * time.Second, Seed: 7,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sent != 300 || st.Acked != 300 || st.Replied != 300 || st.Lost != 0 || st.Dup != 0 || st.Errors != 0 {
+		t.Fatalf("sent %d acked %d replied %d lost %d dup %d errors %d; want 300 300 300 0 0 0",
+			st.Sent, st.Acked, st.Replied, st.Lost, st.Dup, st.Errors)
+	}
+	if st.DupSent == 0 {
+		t.Fatal("no redelivered duplicates were sent")
+	}
+	if st.Ack.N != st.AckedReqs || st.Ack.P50 <= 0 || st.Ack.P99 < st.Ack.P50 || st.Ack.Max < st.Ack.P99 {
+		t.Fatalf("ack latency %+v over %d acked requests", st.Ack, st.AckedReqs)
+	}
+	if st.EventsPerSec <= 0 || st.Reply.N != 300 {
+		t.Fatalf("events/s %v, reply latencies %d", st.EventsPerSec, st.Reply.N)
+	}
+	// The fake saw one accepted reply per event and no pushes.
+	if got := len(r.Fake.Where(func(c linefake.Call) bool { return linefake.IsReply(c) && c.Accepted() })); got != 300 {
+		t.Fatalf("%d accepted replies at the fake, want 300", got)
+	}
+	var buf bytes.Buffer
+	loadgen.Table(&buf, []loadgen.Result{{Name: "a", Stats: *st}, {Name: "b", Stats: *st}}, 0)
+	if !strings.Contains(buf.String(), "(1.00×)") || !strings.Contains(buf.String(), "events/s handled") {
+		t.Fatalf("table:\n%s", buf.String())
+	}
+}
+
+// TestShortLoadTokenExpiry: while the fake refuses every reply token,
+// todoku falls back to push with a retry key; nothing is lost or answered
+// twice, and the tracker matches the pushes to the events.
+func TestShortLoadTokenExpiry(t *testing.T) {
+	r, err := newRig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	url := todokuInProcess(t, r)
+	r.Fake.ExpireTokens(true)
+	st, err := loadgen.Run(context.Background(), loadgen.Config{
+		URL: url, Secret: Secret, Tracker: r.Tracker,
+		Rate: 200, Events: 100, Duration: 10 * time.Second, Users: 20, Drain: 20 * time.Second, Seed: 8,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Acked != 100 || st.Replied != 100 || st.Lost != 0 || st.Dup != 0 {
+		t.Fatalf("acked %d replied %d lost %d dup %d; want 100 100 0 0", st.Acked, st.Replied, st.Lost, st.Dup)
+	}
+	pushes := r.Fake.Where(func(c linefake.Call) bool { return linefake.IsPush(c) && c.Accepted() })
+	if len(pushes) != 100 {
+		t.Fatalf("%d accepted pushes, want 100", len(pushes))
+	}
+	for _, c := range pushes {
+		if c.RetryKey() == "" {
+			t.Fatal("push without X-Line-Retry-Key")
+		}
+	}
+}
+
+// TestEchoBotThroughProxy builds the SDK's echo bot unmodified and checks
+// that its replies reach the fake through the TLS proxy.
+func TestEchoBotThroughProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the SDK's echo bot")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	bins, err := buildEcho(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := loadgen.Config{Rate: 200, Events: 100, Duration: 10 * time.Second, Users: 20, Mix: loadgen.Mix{Sticker: 0.1}, Drain: 10 * time.Second}
+	tg := &target{Name: "echo", Kind: kindEcho, Bin: bins, LogPath: filepath.Join(dir, "echo.log")}
+	res, err := runTarget(ctx, tg, lc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Acked != 100 || res.Replied != 100 || res.Lost != 0 || res.Dup != 0 || res.PeakRSSKiB <= 0 {
+		log, _ := os.ReadFile(tg.LogPath)
+		t.Fatalf("echo bot: %s rss=%d\nlog tail: %s", loadgen.Line(&res), res.PeakRSSKiB, tail(log, 2000))
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/todoku/todoku/bench/loadgen"
+)
+
+// Phase names of compare.
+const (
+	phaseMax  = "max"
+	phaseRate = "rate"
+)
+
+// compareReport is compare's JSON output.
+type compareReport struct {
+	Started time.Time                   `json:"started"`
+	Machine machineInfo                 `json:"machine"`
+	Command string                      `json:"command"`
+	Load    map[string]string           `json:"load"`
+	Phases  map[string][]loadgen.Result `json:"phases"`
+	Checks  []check                     `json:"checks"`
+}
+
+type check struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	OK   bool   `json:"ok"`
+}
+
+type machineInfo struct {
+	CPUs      int    `json:"cpus"`
+	MemTotal  string `json:"mem_total"`
+	LoadAvg   string `json:"loadavg_before"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+}
+
+func machine() machineInfo {
+	m := machineInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+				m.MemTotal = strings.TrimSpace(v)
+			}
+		}
+	}
+	return m
+}
+
+func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var lf loadFlags
+	lf.register(fs, 1000, 20*time.Second)
+	pg := fs.String("pg", DefaultPGAdmin, "Postgres admin URL (loopback); a fresh database is made for the run and dropped after")
+	phases := fs.String("phases", phaseMax+","+phaseRate, "which runs: max (closed loop, -window unanswered events) and rate (-rate events/s)")
+	skip := fs.String("skip", "", "comma-separated targets to leave out: echo, sqlite, postgres")
+	// The echo bot answers texts and stickers only: the compared load has no postbacks.
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !flagSet(fs, "postbacks") {
+		lf.postbacks = 0
+	}
+	dir, cleanup, err := workDir(lf.keepLogDir)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	rep := compareReport{Started: time.Now().UTC(), Machine: machine(), Command: "go run ./bench compare " + strings.Join(args, " "),
+		Phases: map[string][]loadgen.Result{}}
+	rep.Load = map[string]string{
+		"users": fmt.Sprint(lf.users), "events_per_request": fmt.Sprintf("1-%d", lf.batch),
+		"mix":      fmt.Sprintf("texts %.0f%%, stickers %.0f%%, postbacks %.0f%%", 100*(1-lf.stickers-lf.postbacks), 100*lf.stickers, 100*lf.postbacks),
+		"duration": lf.duration.String(), "window": fmt.Sprint(lf.window), "rate": fmt.Sprint(lf.rate), "dup": fmt.Sprint(lf.dup),
+	}
+	fmt.Fprintf(stderr, "building todoku and %s ...\n", echoModule)
+	bins, err := build(ctx, dir, true)
+	if err != nil {
+		return err
+	}
+	skipped := map[string]bool{}
+	for _, s := range strings.Split(*skip, ",") {
+		skipped[strings.TrimSpace(s)] = true
+	}
+
+	n := 0
+	for _, phase := range strings.Split(*phases, ",") {
+		lc := lf.config()
+		switch phase {
+		case phaseMax:
+			lc.Rate = 0
+		case phaseRate:
+			lc.Window = 0
+			if lc.Rate <= 0 {
+				return fmt.Errorf("phase rate needs -rate > 0")
+			}
+		default:
+			return fmt.Errorf("unknown phase %q", phase)
+		}
+		var results []loadgen.Result
+		for _, kind := range []string{"echo", "sqlite", "postgres"} {
+			if skipped[kind] {
+				continue
+			}
+			n++
+			t := &target{LogPath: filepath.Join(dir, fmt.Sprintf("%s-%s.log", phase, kind)), Workers: lf.workers, Direct: lf.direct}
+			drop := func() {}
+			switch kind {
+			case "echo":
+				t.Name, t.Kind, t.Bin = "echo_bot (SDK)", kindEcho, bins.Echo
+			default:
+				t.Name, t.Kind, t.Bin = "todoku/"+kind, kindTodoku, bins.Todoku
+				t.DBURL, drop, err = targetDB(ctx, kind, *pg, dir, fmt.Sprintf("%s-%d", phase, n))
+				if err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(stderr, "%s: %s ...\n", phase, t.Name)
+			res, err := runTarget(ctx, t, lc, nil)
+			drop()
+			if err != nil {
+				return fmt.Errorf("%s on %s: %w", phase, t.Name, err)
+			}
+			fmt.Fprintf(stderr, "  %s\n", loadgen.Line(&res))
+			results = append(results, res)
+		}
+		rep.Phases[phase] = results
+		title := fmt.Sprintf("max: as fast as a window of %d unanswered events allows, %s", lf.window, lf.duration)
+		if phase == phaseRate {
+			title = fmt.Sprintf("rate: %.0f events/s offered for %s", lf.rate, lf.duration)
+		}
+		fmt.Fprintf(stdout, "\n## %s\n\n", title)
+		base := -1
+		if len(results) > 0 && results[0].Name == "echo_bot (SDK)" {
+			base = 0
+		}
+		loadgen.Table(stdout, results, base)
+	}
+	rep.Checks = checks(rep.Phases, lf.rate)
+	fmt.Fprintln(stdout, "\n## targets")
+	for _, c := range rep.Checks {
+		verdict := "FAIL"
+		if c.OK {
+			verdict = "ok"
+		}
+		fmt.Fprintf(stdout, "%-4s %s: want %s, got %s\n", verdict, c.Name, c.Want, c.Got)
+	}
+	fmt.Fprintln(stdout)
+	return writeJSON(stdout, lf.jsonOut, rep)
+}
+
+func find(results []loadgen.Result, name string) *loadgen.Result {
+	for i := range results {
+		if results[i].Name == name {
+			return &results[i]
+		}
+	}
+	return nil
+}
+
+// checks evaluates issue 5's targets on what was measured.
+func checks(phases map[string][]loadgen.Result, rate float64) []check {
+	var out []check
+	if m := phases[phaseMax]; m != nil {
+		echo, pg := find(m, "echo_bot (SDK)"), find(m, "todoku/postgres")
+		if echo != nil && pg != nil && echo.EventsPerSec > 0 {
+			r := pg.EventsPerSec / echo.EventsPerSec
+			out = append(out, check{Name: "todoku/postgres events/s vs echo bot (max phase)", Want: ">= 0.80×",
+				Got: fmt.Sprintf("%.2f× (%.0f vs %.0f)", r, pg.EventsPerSec, echo.EventsPerSec), OK: r >= 0.8})
+		}
+	}
+	if rr := phases[phaseRate]; rr != nil {
+		if pg := find(rr, "todoku/postgres"); pg != nil {
+			p99 := pg.Ack.P99
+			out = append(out, check{Name: fmt.Sprintf("todoku/postgres ack p99 at %.0f events/s", rate), Want: "< 25 ms",
+				Got: fmt.Sprintf("%.1f ms", float64(p99)/1e6), OK: p99 < 25*time.Millisecond && pg.Ack.N > 0})
+			out = append(out, check{Name: fmt.Sprintf("todoku/postgres keeps up with %.0f events/s", rate), Want: fmt.Sprintf(">= %.0f handled/s", 0.95*rate),
+				Got: fmt.Sprintf("%.0f", pg.EventsPerSec), OK: pg.EventsPerSec >= 0.95*rate})
+		}
+	}
+	for _, phase := range []string{phaseMax, phaseRate} {
+		for _, r := range phases[phase] {
+			out = append(out, check{Name: phase + " " + r.Name + " lost/dup", Want: "0/0",
+				Got: fmt.Sprintf("%d/%d", r.Lost, r.Dup), OK: r.Lost == 0 && r.Dup == 0})
+		}
+	}
+	return out
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
