@@ -21,7 +21,9 @@ func TestParseConfig(t *testing.T) {
 				c.RetentionDays == 365 && !c.LineConnected() && c.LineAPIBaseURL == "https://api.line.me"
 		}},
 		{name: "env", env: map[string]string{"ADDR": "127.0.0.1:9", "LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "LINE_API_BASE_URL": "http://fake/"},
-			check: func(c *Config) bool { return c.Addr == "127.0.0.1:9" && c.LineConnected() && c.LineAPIBaseURL == "http://fake" }},
+			check: func(c *Config) bool {
+				return c.Addr == "127.0.0.1:9" && c.LineConnected() && c.LineAPIBaseURL == "http://fake"
+			}},
 		{name: "flag wins over env", env: map[string]string{"ADDR": ":1"}, args: []string{"-addr", ":2"},
 			check: func(c *Config) bool { return c.Addr == ":2" }},
 		{name: "secret without token", env: map[string]string{"LINE_CHANNEL_SECRET": "s"}, wantErr: "LINE_CHANNEL_ACCESS_TOKEN"},
