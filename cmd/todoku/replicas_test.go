@@ -38,6 +38,7 @@ const (
 	repSenders  = 24  // concurrent webhook requests, as LINE's delivery fleet would
 	repRate     = 400 // events a second offered (about what three replicas handle on two busy cores)
 	repSecret   = "replica-test-channel-secret-0123"
+	repWorkers  = 4 // WORKERS of each replica: 3×(2×4+8) = 48 connections at most, within max_connections beside other tests
 )
 
 var repTexts = []string{
@@ -200,7 +201,7 @@ func repEnv(dbURL string, fake *linefake.Server) []string {
 		"LINE_CHANNEL_SECRET="+repSecret,
 		"LINE_CHANNEL_ACCESS_TOKEN="+fake.Token(),
 		"LINE_API_BASE_URL="+fake.URL(),
-		"LOG_FORMAT=json", "LOG_LEVEL=warn",
+		"LOG_FORMAT=json", "LOG_LEVEL=warn", fmt.Sprint("WORKERS=", repWorkers),
 	)
 }
 
@@ -231,7 +232,9 @@ func TestReplicasOnePostgres(t *testing.T) {
 	fake := linefake.New()
 	defer fake.Close()
 
-	c := &repCluster{t: t, bin: bin, dir: t.TempDir(), env: repEnv(dbURL, fake)}
+	// The replicas name themselves, so their connections can be counted.
+	appName := fmt.Sprintf("todoku_rep_%d", os.Getpid())
+	c := &repCluster{t: t, bin: bin, dir: t.TempDir(), env: repEnv(dbURL+"&application_name="+appName, fake)}
 	for range repReplicas {
 		c.replicas = append(c.replicas, &repReplica{addr: repFreePort(t)})
 	}
@@ -403,6 +406,27 @@ func TestReplicasOnePostgres(t *testing.T) {
 		st.restarted.Store(true)
 	}()
 
+	// The replicas' PostgreSQL connections, sampled (a bounded pool keeps
+	// several replicas within max_connections).
+	var peakConns atomic.Int64
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			var n int64
+			db.Gorm().Raw("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?", appName).Scan(&n)
+			if n > peakConns.Load() {
+				peakConns.Store(n)
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+
 	sendStart := time.Now()
 	var offered atomic.Int64
 	var senders sync.WaitGroup
@@ -469,6 +493,8 @@ func TestReplicasOnePostgres(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	drainTime := time.Since(drainStart)
+	close(stopSampling)
+	<-sampled
 
 	// What the database says: one inbox row and one inbound message per
 	// event, each processed, each with one outbox row.
@@ -564,10 +590,10 @@ func TestReplicasOnePostgres(t *testing.T) {
 		}
 		return lags[min(len(lags)-1, int(p*float64(len(lags))))].Round(time.Millisecond)
 	}
-	summary := fmt.Sprintf("sent=%d acked=%d processed=%d replied=%d lost=%d dup=%d | redelivered=%d requests=%d failed_attempts=%d out_of_order=%d strays=%d via_push=%d failed=%d turns_twice=%d | send %v (%.0f events/s offered) drain %v (%.0f events/s processed end to end) | reply lag p50 %v p99 %v max %v | total %v",
+	summary := fmt.Sprintf("sent=%d acked=%d processed=%d replied=%d lost=%d dup=%d | redelivered=%d requests=%d failed_attempts=%d out_of_order=%d strays=%d via_push=%d failed=%d turns_twice=%d | send %v (%.0f events/s offered) drain %v (%.0f events/s processed end to end) | reply lag p50 %v p99 %v max %v | peak connections %d (bound %d a replica) | total %v",
 		total, total-notAcked, processed, len(got), lost, dups, st.redeliveries.Load(), st.requests.Load(), st.failedAttempts.Load(),
 		outOfOrder, strays, viaPush, failed, turnsTwice, sendTime.Round(time.Millisecond), float64(total)/sendTime.Seconds(),
-		drainTime.Round(time.Millisecond), float64(total)/(sendTime+drainTime).Seconds(), pct(0.5), pct(0.99), pct(1), time.Since(testStart).Round(time.Second))
+		drainTime.Round(time.Millisecond), float64(total)/(sendTime+drainTime).Seconds(), pct(0.5), pct(0.99), pct(1), peakConns.Load(), poolSize(repWorkers), time.Since(testStart).Round(time.Second))
 	t.Log(summary)
 	fmt.Println("replicas:", summary)
 
@@ -582,6 +608,9 @@ func TestReplicasOnePostgres(t *testing.T) {
 	}
 	if turnsTwice > 0 {
 		t.Errorf("%d events were processed twice (two inbound messages logged)", turnsTwice)
+	}
+	if peakConns.Load() > int64(repReplicas*poolSize(repWorkers)) {
+		t.Errorf("the replicas held %d connections at once, more than %d×%d", peakConns.Load(), repReplicas, poolSize(repWorkers))
 	}
 	if outRows != total || outSent != total {
 		t.Errorf("outbox: %d rows, %d sent; want %d", outRows, outSent, total)

@@ -160,3 +160,22 @@ func wireDeleteOnUnfollow(cfg *Config, proc *bot.Processor, db *storage.DB, log 
 		return err
 	}
 }
+
+// limitPool bounds the PostgreSQL connections of one replica, so that
+// several replicas stay within the server's max_connections (100 by
+// default): a worker holds at most two at once (its chat's advisory lock and
+// its turn), and a few more serve webhook accepts (which wait for a free one
+// rather than fail), the sweep and the retention job. Nothing holds one
+// connection while waiting for another except a worker, so the bound cannot
+// deadlock.
+func limitPool(db *storage.DB, workers int) {
+	if db.Dialect() != storage.Postgres {
+		return // SQLite: one connection already
+	}
+	if sqlDB, err := db.Gorm().DB(); err == nil {
+		sqlDB.SetMaxOpenConns(poolSize(workers))
+	}
+}
+
+// poolSize is the connection bound for a replica with this many workers.
+func poolSize(workers int) int { return 2*workers + 8 }

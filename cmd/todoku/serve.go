@@ -51,6 +51,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- stri
 		return err
 	}
 	defer db.Close()
+	limitPool(db, cfg.Workers)
 
 	var sender bot.Sender = offlineSender{}
 	if cfg.LineConnected() {
