@@ -19,9 +19,9 @@ const (
 // retentionLock names the cluster-wide lock of the retention job.
 const retentionLock = "retention"
 
-// Defaults of the retention schedule: the first run a minute or two after
-// start, then daily.
-const (
+// The retention schedule of `serve`: the first run a minute or two after
+// start, then daily (variables so that tests can shorten them).
+var (
 	retentionFirst  = time.Minute
 	retentionJitter = time.Minute
 	retentionEvery  = 24 * time.Hour

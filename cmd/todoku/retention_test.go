@@ -302,3 +302,49 @@ func TestDeleteOnUnfollow(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRunsRetention: `serve` with RETENTION_DAYS set purges on its
+// schedule (shortened here), and does not with RETENTION_DAYS=0.
+func TestServeRunsRetention(t *testing.T) {
+	first, jitter := retentionFirst, retentionJitter
+	retentionFirst, retentionJitter = 20*time.Millisecond, 0
+	t.Cleanup(func() { retentionFirst, retentionJitter = first, jitter })
+
+	for _, days := range []int{30, 0} {
+		url := storagetest.SQLiteURL(t)
+		db := storagetest.Open(t, url)
+		admSeed(t, db, admOld, time.Now().UTC().Add(-40*24*time.Hour))
+		cfg := &Config{
+			DatabaseURL: url, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text",
+			Workers: 1, IdleTimeout: 30 * time.Minute, RetentionDays: days, PackID: "microsoft-ja",
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		ready := make(chan string, 1)
+		go func() { done <- serve(ctx, cfg, retLog, ready) }()
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("serve exited at start: %v", err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve did not listen within 60 s")
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for retAudits(t, db, actorRetention) == 0 && time.Now().Before(deadline) && days > 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if days == 0 {
+			time.Sleep(300 * time.Millisecond) // ample time for a run that must not come
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+		users := admCount(t, db, "users", "id = ?", admOld)
+		if audits := retAudits(t, db, actorRetention); days > 0 && (audits != 1 || users != 0) {
+			t.Fatalf("RETENTION_DAYS=%d: %d retention runs, %d old users left; want 1 run and the user purged", days, audits, users)
+		} else if days == 0 && (audits != 0 || users != 1) {
+			t.Fatalf("RETENTION_DAYS=0: %d retention runs, %d old users left; want none and the user kept", audits, users)
+		}
+	}
+}
