@@ -75,6 +75,11 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !flagSet(fs, "postbacks") {
 		lf.postbacks = 0
 	}
+	if !flagSet(fs, "drain") {
+		// A target that falls behind the offered rate answers its backlog
+		// afterwards: give it time, so unanswered means lost, not late.
+		lf.drain = 240 * time.Second
+	}
 	dir, cleanup, err := workDir(lf.keepLogDir)
 	if err != nil {
 		return err

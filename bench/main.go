@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/todoku/todoku/bench/loadgen"
+	"github.com/todoku/todoku/bot/linefake"
 )
 
 func main() {
@@ -185,6 +186,7 @@ func runTarget(ctx context.Context, t *target, lc loadgen.Config, during func(ct
 	if pid := t.PID(); pid > 0 {
 		res.PeakRSSKiB, _ = loadgen.PeakRSS(pid)
 	}
+	res.Pushes = len(r.Fake.Where(func(c linefake.Call) bool { return linefake.IsPush(c) && c.Accepted() }))
 	if serr := t.Stop(); serr != nil {
 		fmt.Fprintf(os.Stderr, "bench: stop %s: %v\n", t.Name, serr)
 	}

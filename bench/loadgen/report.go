@@ -20,6 +20,8 @@ type Result struct {
 	// Processed counts the events the target's database marked processed
 	// (-1: not known, e.g. the echo bot keeps no inbox).
 	Processed int `json:"processed"`
+	// Pushes counts the pushes the fake accepted (fallbacks from reply).
+	Pushes int `json:"pushes"`
 }
 
 // PeakRSS reads VmHWM (peak resident set size, KiB) of process pid.
@@ -112,7 +114,7 @@ func Line(r *Result) string {
 	if r.Processed >= 0 {
 		processed = strconv.Itoa(r.Processed)
 	}
-	return fmt.Sprintf("sent=%d acked=%d processed=%s replied=%d lost=%d dup=%d unacked=%d errors=%s redelivered=%d reply_p99=%s",
-		r.Sent, r.Acked, processed, r.Replied, r.Lost, r.Dup, r.Unacked, r.ErrorsString(), r.Redelivered,
+	return fmt.Sprintf("sent=%d acked=%d processed=%s replied=%d lost=%d dup=%d unacked=%d errors=%s redelivered=%d pushes=%d reply_p99=%s",
+		r.Sent, r.Acked, processed, r.Replied, r.Lost, r.Dup, r.Unacked, r.ErrorsString(), r.Redelivered, r.Pushes,
 		r.Reply.P99.Round(time.Millisecond))
 }
