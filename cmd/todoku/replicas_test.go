@@ -97,21 +97,23 @@ func repFreePort(t *testing.T) string {
 	return addr
 }
 
-// start starts replica i (again) and waits until /readyz answers 200.
-func (c *repCluster) start(i int) {
+// start starts replica i (again) and waits until /readyz answers 200. It
+// runs on other goroutines than the test's, so it returns errors.
+func (c *repCluster) start(i int) error {
 	r := c.replicas[i]
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, err := os.OpenFile(filepath.Join(c.dir, fmt.Sprintf("replica%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		c.t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command(c.bin, "serve")
 	cmd.Dir = c.dir
 	cmd.Env = append(slices.Clone(c.env), "ADDR="+r.addr)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
+		f.Close()
+		return err
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -121,18 +123,18 @@ func (c *repCluster) start(i int) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			c.t.Fatalf("replica %d exited at start: %s", i, c.logTail(i))
+			return fmt.Errorf("replica %d exited at start: %s", i, c.logTail(i))
 		default:
 		}
 		if res, err := client.Get("http://" + r.addr + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.t.Fatalf("replica %d not ready in 60 s: %s", i, c.logTail(i))
+	return fmt.Errorf("replica %d not ready in 60 s: %s", i, c.logTail(i))
 }
 
 // kill sends SIGKILL to replica i and waits until it is gone.
@@ -241,10 +243,16 @@ func TestReplicasOnePostgres(t *testing.T) {
 	defer c.stopAll()
 	startAt := time.Now()
 	var wg sync.WaitGroup
+	errs := make([]error, repReplicas)
 	for i := range c.replicas {
-		wg.Go(func() { c.start(i) })
+		wg.Go(func() { errs[i] = c.start(i) })
 	}
 	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Logf("%d replicas ready in %v", repReplicas, time.Since(startAt).Round(time.Millisecond))
 
 	// The load: per user, events in order; users interleaved.
@@ -401,7 +409,9 @@ func TestReplicasOnePostgres(t *testing.T) {
 		c.kill(victim)
 		db.Gorm().Model(&storage.InboxEvent{}).Where("status = ?", storage.StatusPending).Count(&backlogAtKill)
 		time.Sleep(500 * time.Millisecond)
-		c.start(victim)
+		if err := c.start(victim); err != nil {
+			t.Errorf("restart: %v", err)
+		}
 		restartedAt = time.Now()
 		st.restarted.Store(true)
 	}()
@@ -433,6 +443,11 @@ func TestReplicasOnePostgres(t *testing.T) {
 	for range repSenders {
 		senders.Go(func() {
 			for {
+				// Keep the last tenth of the load for after the restart,
+				// however long the restart takes.
+				for !st.restarted.Load() && offered.Load() >= int64(total*9/10) {
+					time.Sleep(10 * time.Millisecond)
+				}
 				batch := take()
 				if batch == nil {
 					return
