@@ -686,9 +686,13 @@ func checkApp(t *testing.T, s *manifestSet, secret *corev1.Secret, configs map[s
 			}
 		}
 	}
-	for _, p := range []string{"/callback", "/"} {
-		if !paths[p] {
-			t.Errorf("Ingress has no path %s", p)
+	if !paths["/callback"] {
+		t.Errorf("Ingress has no path /callback")
+	}
+	// Only the webhook is public: a catch-all rule would publish /metrics.
+	for p := range paths {
+		if p != "/callback" {
+			t.Errorf("Ingress publishes %s; only /callback should be reachable from outside", p)
 		}
 	}
 
