@@ -23,6 +23,7 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	Workers          int
+	DBMaxConns       int // 0: 2×Workers+8
 	IdleTimeout      time.Duration
 	RetentionDays    int
 	DeleteOnUnfollow bool
@@ -44,6 +45,7 @@ var settings = []setting{
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
 	{"LOG_FORMAT", "log-format", "auto", "json, text, or auto (JSON unless stderr is a terminal)", false},
 	{"WORKERS", "workers", "8", "event-processing workers (one user's events always run in order)", false},
+	{"DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL connections per process; 0 means 2×WORKERS+8 (each busy worker holds two). Size max_connections for all replicas", false},
 	{"IDLE_TIMEOUT", "idle-timeout", "30m", "after this long without a message, ask whether to continue or start over", false},
 	{"RETENTION_DAYS", "retention-days", "365", "conversations older than this are deleted daily (0 keeps everything)", false},
 	{"DELETE_ON_UNFOLLOW", "delete-on-unfollow", "false", "delete everything stored about a user when they block the account", false},
@@ -88,6 +90,12 @@ func configFrom(vals map[string]*string) (*Config, error) {
 	var err error
 	if c.Workers, err = strconv.Atoi(*vals["WORKERS"]); err != nil || c.Workers < 1 || c.Workers > 1024 {
 		return nil, fmt.Errorf("WORKERS must be a whole number from 1 to 1024, got %q", *vals["WORKERS"])
+	}
+	if c.DBMaxConns, err = strconv.Atoi(*vals["DB_MAX_CONNS"]); err != nil || c.DBMaxConns < 0 {
+		return nil, fmt.Errorf("DB_MAX_CONNS must be a whole number (0 for 2×WORKERS+8), got %q", *vals["DB_MAX_CONNS"])
+	}
+	if c.DBMaxConns != 0 && c.DBMaxConns < 2*c.Workers+2 {
+		return nil, fmt.Errorf("DB_MAX_CONNS=%d is too small for WORKERS=%d: each busy worker holds two connections, so it needs at least %d", c.DBMaxConns, c.Workers, 2*c.Workers+2)
 	}
 	if c.IdleTimeout, err = time.ParseDuration(*vals["IDLE_TIMEOUT"]); err != nil || c.IdleTimeout <= 0 {
 		return nil, fmt.Errorf("IDLE_TIMEOUT must be a positive duration like 30m, got %q", *vals["IDLE_TIMEOUT"])

@@ -28,6 +28,8 @@ func TestParseConfig(t *testing.T) {
 			check: func(c *Config) bool { return c.Addr == ":2" }},
 		{name: "secret without token", env: map[string]string{"LINE_CHANNEL_SECRET": "s"}, wantErr: "LINE_CHANNEL_ACCESS_TOKEN"},
 		{name: "bad workers", env: map[string]string{"WORKERS": "zero"}, wantErr: "WORKERS"},
+		{name: "pool too small", env: map[string]string{"WORKERS": "8", "DB_MAX_CONNS": "10"}, wantErr: "at least 18"},
+		{name: "pool set", env: map[string]string{"WORKERS": "2", "DB_MAX_CONNS": "6"}, check: func(c *Config) bool { return c.DBMaxConns == 6 }},
 		{name: "bad idle", env: map[string]string{"IDLE_TIMEOUT": "-5m"}, wantErr: "IDLE_TIMEOUT"},
 		{name: "bad retention", env: map[string]string{"RETENTION_DAYS": "-1"}, wantErr: "RETENTION_DAYS"},
 		{name: "bad bool", env: map[string]string{"DELETE_ON_UNFOLLOW": "maybe"}, wantErr: "DELETE_ON_UNFOLLOW"},

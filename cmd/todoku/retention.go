@@ -168,12 +168,15 @@ func wireDeleteOnUnfollow(cfg *Config, proc *bot.Processor, db *storage.DB, log 
 // rather than fail), the sweep and the retention job. Nothing holds one
 // connection while waiting for another except a worker, so the bound cannot
 // deadlock.
-func limitPool(db *storage.DB, workers int) {
+func limitPool(db *storage.DB, workers, max int) {
 	if db.Dialect() != storage.Postgres {
 		return // SQLite: one connection already
 	}
 	if sqlDB, err := db.Gorm().DB(); err == nil {
-		sqlDB.SetMaxOpenConns(poolSize(workers))
+		if max == 0 {
+			max = poolSize(workers)
+		}
+		sqlDB.SetMaxOpenConns(max)
 	}
 }
 

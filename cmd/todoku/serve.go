@@ -51,7 +51,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- stri
 		return err
 	}
 	defer db.Close()
-	limitPool(db, cfg.Workers)
+	limitPool(db, cfg.Workers, cfg.DBMaxConns)
 
 	var sender bot.Sender = offlineSender{}
 	if cfg.LineConnected() {
