@@ -19,19 +19,36 @@ func (db *DB) DeleteUser(ctx context.Context, userID, actor string) (bool, error
 		return false, err
 	}
 	defer unlock()
+	found, err := db.deleteUser(ctx, userID, actor, false)
+	if err != nil {
+		return false, fmt.Errorf("storage: delete user: %w", err)
+	}
+	return found, nil
+}
+
+// deleteUser deletes every row about userID in one transaction and records
+// the audit entry. keepPending keeps the user's inbox events still pending
+// (see ForgetUser).
+func (db *DB) deleteUser(ctx context.Context, userID, actor string, keepPending bool) (bool, error) {
+	inbox := "DELETE FROM inbox_events WHERE chat_id = ? OR user_id = ?"
+	inboxArgs := []any{userID, userID}
+	if keepPending {
+		inbox = "DELETE FROM inbox_events WHERE (chat_id = ? OR user_id = ?) AND status <> ?"
+		inboxArgs = append(inboxArgs, StatusPending)
+	}
+	steps := []struct {
+		sql  string
+		args []any
+	}{
+		{"DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE user_id = ?)", []any{userID}},
+		{"DELETE FROM conversations WHERE user_id = ?", []any{userID}},
+		{"DELETE FROM sessions WHERE user_id = ?", []any{userID}},
+		{inbox, inboxArgs},
+		{"DELETE FROM outbox WHERE chat_id = ?", []any{userID}},
+		{"DELETE FROM users WHERE id = ?", []any{userID}},
+	}
 	found := false
-	err = db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		steps := []struct {
-			sql  string
-			args []any
-		}{
-			{"DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE user_id = ?)", []any{userID}},
-			{"DELETE FROM conversations WHERE user_id = ?", []any{userID}},
-			{"DELETE FROM sessions WHERE user_id = ?", []any{userID}},
-			{"DELETE FROM inbox_events WHERE chat_id = ? OR user_id = ?", []any{userID, userID}},
-			{"DELETE FROM outbox WHERE chat_id = ?", []any{userID}},
-			{"DELETE FROM users WHERE id = ?", []any{userID}},
-		}
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, s := range steps {
 			res := tx.Exec(s.sql, s.args...)
 			if res.Error != nil {
@@ -41,12 +58,9 @@ func (db *DB) DeleteUser(ctx context.Context, userID, actor string) (bool, error
 				found = true
 			}
 		}
-		return tx.Create(&AuditLog{Actor: actor, Action: "user.delete", SubjectID: userID, At: db.now()}).Error
+		return tx.Create(&AuditLog{Actor: actor, Action: AuditUserDelete, SubjectID: userID, At: db.now()}).Error
 	})
-	if err != nil {
-		return false, fmt.Errorf("storage: delete user: %w", err)
-	}
-	return found, nil
+	return found, err
 }
 
 // PurgeReport counts what Purge deleted.

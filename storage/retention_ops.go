@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // lockClassJob is the advisory lock class of cluster-wide jobs (TryLockJob).
@@ -127,30 +125,7 @@ func (db *DB) ForgetUser(ctx context.Context, userID, actor string) (bool, error
 	if userID == "" {
 		return false, errors.New("storage: forget user: empty user id")
 	}
-	found := false
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		steps := []struct {
-			sql  string
-			args []any
-		}{
-			{"DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE user_id = ?)", []any{userID}},
-			{"DELETE FROM conversations WHERE user_id = ?", []any{userID}},
-			{"DELETE FROM sessions WHERE user_id = ?", []any{userID}},
-			{"DELETE FROM inbox_events WHERE (chat_id = ? OR user_id = ?) AND status <> ?", []any{userID, userID, StatusPending}},
-			{"DELETE FROM outbox WHERE chat_id = ?", []any{userID}},
-			{"DELETE FROM users WHERE id = ?", []any{userID}},
-		}
-		for _, s := range steps {
-			res := tx.Exec(s.sql, s.args...)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected > 0 {
-				found = true
-			}
-		}
-		return tx.Create(&AuditLog{Actor: actor, Action: AuditUserDelete, SubjectID: userID, At: db.now()}).Error
-	})
+	found, err := db.deleteUser(ctx, userID, actor, true)
 	if err != nil {
 		return false, fmt.Errorf("storage: forget user: %w", err)
 	}
