@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome/v2/tokenizer"
@@ -18,7 +19,9 @@ import (
 //
 // How scores are calibrated. For each intent, two channels are scored in
 // [0, 1]: content words (base forms, negation, synonyms) and character
-// bigrams (unknown words, typos, odd splits). A channel's score is half the
+// bigrams of the text and of its content words (unknown words, typos, odd
+// splits); text written in hiragana is also read through the examples'
+// kana readings. A channel's score is half the
 // weighted Dice overlap with the intent's best example phrase and half the
 // share of the text's weight found anywhere in the intent's examples. A
 // feature weighs its BM25 IDF over the pack's meanings (topics, commands,
@@ -32,11 +35,12 @@ import (
 // another meaning, at most half its own score: a reading that stands out is
 // more likely right than one that barely leads.
 //
-// Measured with the Microsoft pack over the 194 first messages of the
-// development and both held-out sets: at 0.5, 181 land on an expected topic,
-// 5 on a wrong one and 8 stay below; at 0.45 it would be 186 and 5, at 0.6
-// 178 and 4. In 5-fold cross-validation over the pack's own examples (much
-// harder: a fifth of the examples missing) about 68% pass and 17% are wrong.
+// Measured with the Microsoft pack over the 345 first messages of the
+// development set and the three held-out sets: at 0.5, 325 land on an
+// expected topic, 10 on a wrong one and 10 stay below; at 0.45 it would be
+// 328 and 12, at 0.6 316 and 6. In 5-fold cross-validation over the pack's
+// own examples (much harder: a fifth of the examples missing) about 67% pass
+// and 17% are wrong.
 const DefaultThreshold = 0.5
 
 // AnswerNo is the answer intent id that short negated replies (見てない)
@@ -61,6 +65,8 @@ const (
 	oodMax           = 0.6 // most such evidence can weigh (two or more words needed)
 	echoNo           = 0.4 // raw score of "no" for a short negated reply where no is expected
 	anchorMinIntents = 2   // intents a noun must appear in to be an anchor
+	kanaMin          = 6   // runes from which text can be read as kana-written
+	kanaShare        = 0.7 // share of hiragana that makes text kana-written
 )
 
 // Matcher scores free text against the intents of one pack. Build it with New;
@@ -73,9 +79,18 @@ type Matcher struct {
 	syn   map[string][]synEntry // first word of a member → members, longest first
 	alias map[string]string     // kana reading (hiragana) → vocabulary word
 	vocab map[string]bool       // words of the examples, after synonyms
+	// spell maps the hiragana reading (three runes or more) of vocabulary
+	// words and synonym members to their written form, to read text
+	// written in hiragana (see respell); spellMax is its longest key in runes.
+	spell    map[string]string
+	spellMax int
 
 	words channel
 	grams channel
+	// reads indexes the bigrams of the examples' kana readings, for text
+	// written in hiragana (かくにんこーどがとどかない), which kagome cannot
+	// split into the words the examples use.
+	reads channel
 
 	// fallback is the topic intent leading to the pack's fallback node
 	// (out_of_scope), or -1; domain holds the words of every other intent.
@@ -147,6 +162,7 @@ func New(p *knowledge.Pack) *Matcher {
 		intent int32
 		words  []string
 		grams  []string
+		reads  []string
 	}
 	var docs []doc
 	for _, in := range p.Intents {
@@ -160,16 +176,17 @@ func New(p *knowledge.Pack) *Matcher {
 			if n == "" {
 				continue
 			}
-			ws := m.wordFeatures(n)
+			ws, gs := m.features(n)
 			for _, w := range ws {
 				if !strings.ContainsAny(w, "+~") {
 					m.vocab[w] = true
 				}
 			}
-			docs = append(docs, doc{intent: int32(idx), words: ws, grams: gramFeatures(n)})
+			docs = append(docs, doc{intent: int32(idx), words: ws, grams: gs, reads: readingGrams(n)})
 		}
 	}
 	m.buildAliases()
+	m.buildSpellings(p.Synonyms)
 	m.fallback = -1
 	for i, in := range m.intents {
 		if in.kind == knowledge.KindTopic && p.Intent(in.id).Target == p.Fallback && p.Fallback != "" {
@@ -213,6 +230,7 @@ func New(p *knowledge.Pack) *Matcher {
 	}
 	m.words = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].words }, oovWordShare, group, len(groups))
 	m.grams = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].grams }, oovGramShare, group, len(groups))
+	m.reads = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].reads }, oovGramShare, group, len(groups))
 	return m
 }
 
@@ -391,6 +409,103 @@ func (m *Matcher) buildAliases() {
 	}
 }
 
+// readingOf returns the hiragana reading of a word or phrase, false when
+// kagome has no reading for part of it.
+func readingOf(s string) (string, bool) {
+	var b strings.Builder
+	for _, t := range Tokenizer().Tokenize(s) {
+		r, ok := t.Reading()
+		if !ok || r == "" || r == "*" {
+			return "", false
+		}
+		b.WriteString(r)
+	}
+	return FoldKana(b.String()), true
+}
+
+// buildSpellings fills spell from the kana aliases, the katakana words of the
+// examples and the synonym members written in kanji or katakana (コード →
+// こーど, 届かない → とどかない).
+func (m *Matcher) buildSpellings(groups [][]string) {
+	m.spell = make(map[string]string)
+	ambiguous := map[string]bool{}
+	add := func(key, w string) {
+		if utf8.RuneCountInString(key) < 3 || key == w {
+			return
+		}
+		if prev, dup := m.spell[key]; dup && prev != w {
+			ambiguous[key] = true
+			return
+		}
+		m.spell[key] = w
+	}
+	for k, w := range m.alias {
+		add(k, w)
+	}
+	written := func(w string) {
+		switch {
+		case w == "" || isHiraganaOnly(w) || strings.IndexFunc(w, isLatin) >= 0:
+		case isKanaOnly(w):
+			add(FoldKana(w), w)
+		default:
+			if r, ok := readingOf(w); ok {
+				add(r, w)
+			}
+		}
+	}
+	for w := range m.vocab {
+		if isKanaOnly(w) {
+			written(w)
+		}
+	}
+	for _, g := range groups {
+		for _, member := range g {
+			n := Normalize(member)
+			written(n)
+			for _, w := range words(n, m.lex, nil) {
+				written(w.s)
+			}
+		}
+	}
+	for k := range ambiguous {
+		delete(m.spell, k)
+	}
+	for k := range m.spell {
+		m.spellMax = max(m.spellMax, utf8.RuneCountInString(k))
+	}
+}
+
+// respell rewrites, in text written in hiragana, the longest readings of
+// known words in each hiragana run to their written form (かくにんこーどが
+// とどかない → 確認コードが届かない), so that kagome can split it as it
+// splits the examples.
+func (m *Matcher) respell(normalized string) string {
+	rs := []rune(normalized)
+	var b strings.Builder
+	for i := 0; i < len(rs); {
+		if !isHiragana(rs[i]) {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		best := 0
+		for j := min(len(rs), i+m.spellMax); j >= i+3; j-- {
+			if _, ok := m.spell[string(rs[i:j])]; ok {
+				best = j
+				break
+			}
+		}
+		if best == 0 {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		b.WriteString(m.spell[string(rs[i:best])])
+		i = best
+	}
+	return b.String()
+}
+
 // applySynonyms rewrites every synonym member in ws to its canonical word,
 // longest member first, and kana spellings of known words to those words.
 func (m *Matcher) applySynonyms(ws []word) []word {
@@ -438,11 +553,29 @@ func matchAt(ws []word, i int, member []word) bool {
 	return true
 }
 
+// features returns the word-channel and bigram-channel features of
+// normalised text (see wordFeatures and gramFeatures). The bigrams are those
+// of the text as written and those of its content words after synonyms
+// (届きません and 来ない both give 届か, かな, ない), so that bigrams still
+// catch typos and unknown words but no longer favour an example for sharing
+// particles, politeness or the same conjugation.
+func (m *Matcher) features(normalized string) (wf, gf []string) {
+	ws := m.applySynonyms(words(normalized, m.lex, nil))
+	gf = gramFeatures(normalized)
+	for _, w := range ws {
+		gf = appendGrams(gf, w.s)
+	}
+	return featuresOf(ws), gf
+}
+
 // wordFeatures returns the word-channel features of normalised text: content
 // words after synonyms, a negated word as its own feature (届かない → 届く~ない,
 // which does not match 届いた), and the negation itself.
 func (m *Matcher) wordFeatures(normalized string) []string {
-	ws := m.applySynonyms(words(normalized, m.lex, nil))
+	return featuresOf(m.applySynonyms(words(normalized, m.lex, nil)))
+}
+
+func featuresOf(ws []word) []string {
 	feats := make([]string, 0, 2*len(ws))
 	last := -1 // index in feats of the last word a negation may follow
 	negNext := false
@@ -475,18 +608,63 @@ func (m *Matcher) wordFeatures(normalized string) []string {
 func gramFeatures(normalized string) []string {
 	var feats []string
 	for _, chunk := range strings.Fields(normalized) {
-		if chunk[0] == '[' && markerRe.MatchString(chunk) {
-			feats = append(feats, chunk)
+		feats = appendGrams(feats, chunk)
+	}
+	return feats
+}
+
+// readingGrams returns the bigrams of the kana reading of normalised text
+// (確認コード → かくにんこーど), kana folded to hiragana. Words without a
+// reading (unknown to kagome, Latin) are taken as written.
+func readingGrams(normalized string) []string {
+	var feats []string
+	for _, chunk := range strings.Fields(normalized) {
+		if chunk[0] == '[' {
 			continue
 		}
-		rs := []rune(chunk)
-		if len(rs) == 1 {
-			feats = append(feats, FoldKana(chunk))
+		var b strings.Builder
+		for _, t := range Tokenizer().Tokenize(chunk) {
+			r, ok := t.Reading()
+			if !ok || r == "" || r == "*" {
+				r = t.Surface
+			}
+			b.WriteString(r)
+		}
+		feats = appendGrams(feats, FoldKana(b.String()))
+	}
+	return feats
+}
+
+// kanaWritten reports whether normalised text is written mostly in hiragana:
+// at least kanaMin runes, of which no more than two kanji and at least
+// kanaShare hiragana.
+func kanaWritten(normalized string) bool {
+	total, hira, kanji := 0, 0, 0
+	for _, r := range normalized {
+		switch {
+		case r == ' ':
 			continue
+		case isHiragana(r) || r == 'ー':
+			hira++
+		case unicode.Is(unicode.Han, r):
+			kanji++
 		}
-		for i := 0; i+1 < len(rs); i++ {
-			feats = append(feats, FoldKana(string(rs[i:i+2])))
-		}
+		total++
+	}
+	return total >= kanaMin && kanji <= 2 && float64(hira) >= kanaShare*float64(total)
+}
+
+// appendGrams appends the bigrams of one chunk (no spaces) to feats.
+func appendGrams(feats []string, chunk string) []string {
+	if chunk[0] == '[' && markerRe.MatchString(chunk) {
+		return append(feats, chunk)
+	}
+	rs := []rune(chunk)
+	if len(rs) == 1 {
+		return append(feats, FoldKana(chunk))
+	}
+	for i := 0; i+1 < len(rs); i++ {
+		feats = append(feats, FoldKana(string(rs[i:i+2])))
 	}
 	return feats
 }
@@ -558,9 +736,15 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	if n == "" || len(m.intents) == 0 {
 		return nil
 	}
-	wf := m.wordFeatures(n)
+	kana := kanaWritten(n)
+	wf, gf := m.features(n)
+	if kana {
+		if r := m.respell(n); r != n {
+			wf, _ = m.features(r)
+		}
+	}
 	wq := m.words.query(wf)
-	gq := m.grams.query(gramFeatures(n))
+	gq := m.grams.query(gf)
 
 	k := len(m.intents)
 	bp := scratch.Get().(*[]float64)
@@ -575,6 +759,17 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	cov := buf[2*k+len(m.words.exIntent):][:k]
 	m.words.score(wq, ws, exAcc, cov)
 	m.grams.score(gq, gs, exAcc, cov)
+	if kana {
+		// Bigrams of the reading stand in for the written ones wherever
+		// they match better: the text spells in kana what examples write
+		// in kanji or katakana.
+		rs := buf[2*k+len(m.words.exIntent):][:k] // cov is free again
+		tmp := make([]float64, k)
+		m.reads.score(m.reads.query(readingGrams(n)), tmp, exAcc, rs)
+		for i := range gs {
+			gs[i] = max(gs[i], tmp[i])
+		}
+	}
 
 	short := contentWords(wf) <= 2
 	var res []knowledge.Match

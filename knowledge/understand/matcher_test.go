@@ -170,3 +170,52 @@ func TestUnderstandConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRespell(t *testing.T) {
+	m := newTestMatcher(t)
+	tests := []struct{ in, want string }{
+		{"こーどがこない", "コードがこない"},
+		{"めーるあどれすにとどかない", "メールアドレスにとどかない"},
+		{"すまほ", "スマホ"},
+		{"ふつうのぶん", "ふつうのぶん"},
+	}
+	for _, tt := range tests {
+		if got := m.respell(Normalize(tt.in)); got != tt.want {
+			t.Fatalf("respell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestKanaWritten(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"かくにんこーどがとどかない", true},
+		{"こーどがこない", true},
+		{"確認コードが届かない", false},
+		{"はい", false},
+		{"コードがとどかないんですけど", true},
+		{"認証コードが届かないです", false},
+	}
+	for _, tt := range tests {
+		if got := kanaWritten(Normalize(tt.in)); got != tt.want {
+			t.Fatalf("kanaWritten(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestKanaWrittenText checks that text written in hiragana finds the intent
+// its kanji and katakana spelling finds.
+func TestKanaWrittenText(t *testing.T) {
+	m := newTestMatcher(t)
+	for _, tt := range []struct{ kana, written string }{
+		{"こーどがとどかない", "コードが届かない"},
+		{"めいわくめーるにもない", "迷惑メールにもない"},
+	} {
+		k, w := m.Understand(tt.kana, nil), m.Understand(tt.written, nil)
+		if len(k) == 0 || len(w) == 0 || k[0].Intent != w[0].Intent {
+			t.Fatalf("%q → %v, %q → %v: want the same best intent", tt.kana, k, tt.written, w)
+		}
+	}
+}

@@ -89,8 +89,8 @@ func Normalize(s string) string {
 			writeSpace()
 		case isLongMark(r):
 			// A dash or wave after kana lengthens the vowel: after katakana it
-			// is the long-vowel mark (メール, メ～ル), after hiragana it is mere
-			// emphasis (こないー) and dropped. Elsewhere it separates words.
+			// is the long-vowel mark (メール, メ～ル), after hiragana see below.
+			// Elsewhere it separates words.
 			switch {
 			case isKatakana(prev) || prev == 'ー':
 				if prev != 'ー' {
@@ -99,7 +99,15 @@ func Normalize(s string) string {
 				}
 				prev = 'ー'
 			case isHiragana(prev):
-				// emphasis: drop, keep prev so that ーーー collapses too
+				// Before more hiragana it is a loanword spelt in hiragana
+				// (こーど, めーる): keep it. At the end of a word it is
+				// emphasis (こないー): drop it, keeping prev so that ーーー
+				// collapses too.
+				if r := nextAfterMarks(s[i:]); isHiragana(r) {
+					b.WriteRune('ー')
+					space = false
+					prev = 'ー'
+				}
 			default:
 				writeSpace()
 			}
@@ -189,3 +197,14 @@ func isHiraganaOnly(s string) bool {
 func isLatin(r rune) bool { return r < 0x80 }
 
 func isLatinLetter(r rune) bool { return r >= 'a' && r <= 'z' }
+
+// nextAfterMarks returns the first rune of s that is not a long-vowel mark, or
+// 0 at the end.
+func nextAfterMarks(s string) rune {
+	for _, r := range s {
+		if !isLongMark(r) {
+			return r
+		}
+	}
+	return 0
+}

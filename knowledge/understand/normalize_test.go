@@ -25,6 +25,8 @@ func TestNormalize(t *testing.T) {
 		{"repeated long marks", "メーーール", "メール"},
 		{"emphasis after hiragana dropped", "こないーー", "こない"},
 		{"wave after hiragana dropped", "こない〜", "こない"},
+		{"long mark inside hiragana kept", "こーどがこない", "こーどがこない"},
+		{"long marks inside hiragana collapse", "めーーるが", "めーるが"},
 		{"dash between digits", "090-1234", "090 1234"},
 		{"spaces collapse", "  コード　が   来ない  ", "コード が 来ない"},
 		{"redaction marker kept", "コードは[code]です", "コードは [code] です"},

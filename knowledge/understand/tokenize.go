@@ -50,7 +50,14 @@ var (
 	// (送り直す, 要求しすぎる) keep their meaning.
 	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true, "てる": true, "でる": true, "とる": true, "どる": true, "ちまう": true}
 	negAux   = map[string]bool{"ない": true, "ぬ": true, "ん": true, "無い": true}
-	kanjiNum = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
+	// frameWords say how a question is asked, not what it is about
+	// (場合は, やり方, よろしいでしょうか, 恐れ入りますが; also どう before
+	// する, see beforeDo): in a
+	// small pack each occurs in one or two topics by chance and would weigh
+	// like a topic word. Nouns of the form verb+方 (書き方, 使い方) count as
+	// their verb (see howVerb).
+	frameWords = map[string]bool{"場合": true, "仕方": true, "よろしい": true, "恐れ入る": true}
+	kanjiNum   = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 )
 
 // Words returns the content words of normalised text: base forms (届き, 届か
@@ -93,7 +100,8 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 	}
 	joined := false
 	skipNeg := false // the next negation belongs to かもしれない, not to a word
-	for _, t := range Tokenizer().Analyze(s, tokenizer.Normal) {
+	toks := Tokenizer().Analyze(s, tokenizer.Normal)
+	for ti, t := range toks {
 		if t.Class == tokenizer.DUMMY {
 			continue
 		}
@@ -182,6 +190,14 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 				keep = base
 			}
 		}
+		if noun && keep != "" {
+			if v, ok := howVerb(t); ok {
+				keep, noun = v, false
+			}
+		}
+		if frameWords[keep] || (keep == "どう" && beforeDo(toks[ti+1:])) {
+			keep = ""
+		}
 		if keep == Neg && skipNeg {
 			keep = ""
 		}
@@ -205,6 +221,44 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		joined = true
 	}
 	return dst
+}
+
+// beforeDo reports whether the next token is a form of する or やる: どう
+// then asks what to do (どうすれば, どうやって), a frame; どうなる (what
+// happens) keeps its どう.
+func beforeDo(rest []tokenizer.Token) bool {
+	if len(rest) == 0 {
+		return false
+	}
+	b, _ := rest[0].BaseForm()
+	return b == "する" || b == "やる"
+}
+
+// howVerb reads a noun of the form verb stem + 方 (書き方, 作り方, 使い方:
+// how to write, make, use) as the verb (書く, 作る, 使う): 方 only frames
+// the question. It returns "" for a stop verb (やり方) and false when t is
+// no such noun.
+func howVerb(t tokenizer.Token) (string, bool) {
+	stem, ok := strings.CutSuffix(t.Surface, "方")
+	if !ok || stem == "" {
+		return "", false
+	}
+	if r, ok := t.Reading(); !ok || !strings.HasSuffix(r, "カタ") {
+		return "", false
+	}
+	// The stem alone reads as a noun (使い, 作り); before ます it is the verb.
+	ts := Tokenizer().Tokenize(stem + "ます")
+	if len(ts) != 2 || ts[0].Surface != stem {
+		return "", false
+	}
+	if pos, _ := ts[0].FeatureAt(0); pos != "動詞" {
+		return "", false
+	}
+	base, _ := ts[0].BaseForm()
+	if stopVerbs[base] || auxVerbs[base] {
+		return "", true
+	}
+	return base, true
 }
 
 // trimLongMark drops the final long-vowel mark of a katakana word of four or

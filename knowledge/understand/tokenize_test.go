@@ -35,6 +35,16 @@ func TestWords(t *testing.T) {
 		{"ブロックしてるかもしれない", "ブロック"},
 		{"届いてないかもしれません", "届く ない"},
 		{"送り直しても来ない", "送る 直す 来る ない"},
+		// Question frames: どう before する/やる, 場合, politeness go; verb+方
+		// counts as the verb.
+		{"どうすればいいですか", ""},
+		{"どうやって変えるの", "変える"},
+		{"選んだらどうなる", "選ぶ どう なる"},
+		{"届かない場合は", "届く ない"},
+		{"恐れ入りますがよろしいでしょうか", ""},
+		{"回復フォームの書き方", "回復 フォーム 書く"},
+		{"使い方を教えて", "使う 教える"},
+		{"やり方がわからない", "わかる ない"},
 		// English: function words dropped, light stemming, negation kept.
 		{"My verification code doesn't arrive", "verification cod ない arriv"},
 		{"codes arrived", "cod arriv"},
