@@ -56,6 +56,7 @@ const (
 	wordWeight       = 0.5 // share of the word channel; the rest is bigrams
 	exampleShare     = 0.5 // share of the best example (Dice); the rest is intent coverage
 	oovWordShare     = 0.5 // weight of an unseen word relative to the rarest known word
+	oovNounShare     = 1.0 // same for an unseen noun: what the text is about
 	oovGramShare     = 0.3 // same for unseen bigrams
 	answerBonus      = 0.1 // added to expected answers (はい, メール, SMS)
 	shortBonus       = 0.1 // added again when the text is one or two words
@@ -120,6 +121,7 @@ type channel struct {
 	ids       map[string]int32
 	idf       []float64
 	oov       float64   // query-side weight of a feature the pack never uses
+	nounOOV   float64   // same for a noun (see isNounLike), when not 0
 	postings  [][]int32 // feature → examples containing it
 	intentsOf [][]int32 // feature → intents containing it
 	exIntent  []int32   // example → intent
@@ -229,6 +231,7 @@ func New(p *knowledge.Pack) *Matcher {
 		group[i] = g
 	}
 	m.words = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].words }, oovWordShare, group, len(groups))
+	m.words.nounOOV = oovNounShare * m.words.oov / oovWordShare // oov is oovWordShare × the highest IDF
 	m.grams = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].grams }, oovGramShare, group, len(groups))
 	m.reads = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].reads }, oovGramShare, group, len(groups))
 	return m
@@ -685,6 +688,8 @@ func (c *channel) query(feats []string) query {
 		if id, ok := c.ids[f]; ok {
 			q.ids = append(q.ids, id)
 			q.mass += c.idf[id]
+		} else if c.nounOOV > 0 && isNounLike(f) {
+			q.mass += c.nounOOV
 		} else {
 			q.mass += c.oov
 		}
