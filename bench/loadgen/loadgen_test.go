@@ -230,3 +230,32 @@ func TestParseVmHWM(t *testing.T) {
 		t.Fatal("no VmHWM: want an error")
 	}
 }
+
+// TestTrackerPushPrefersAcked: a push names only the user. An event the
+// server never stored (its request failed) must not take the push meant for
+// an acknowledged one, even when the push arrives before the ack is seen.
+func TestTrackerPushPrefersAcked(t *testing.T) {
+	t0 := time.Unix(2000, 0)
+	lost := Event{ID: "e1", User: "U", Token: "t1", Kind: KindText}
+	kept := Event{ID: "e2", User: "U", Token: "t2", Kind: KindText}
+	tr := NewTracker()
+	tr.Sent([]Event{lost}, t0)
+	tr.Sent([]Event{kept}, t0.Add(time.Millisecond))
+	tr.Pushed("U", t0.Add(time.Second)) // before the ack of e2 arrives
+	tr.Acked([]Event{kept})
+	c, lat, _ := tr.Tally()
+	want := Counts{Sent: 2, Acked: 1, Expected: 1, Replied: 1, Lost: 0, Dup: 0, Unacked: 1}
+	if c != want {
+		t.Fatalf("Tally = %+v, want %+v", c, want)
+	}
+	if len(lat) != 1 || lat[0] != time.Second-time.Millisecond {
+		t.Fatalf("latencies %v", lat)
+	}
+	// A second push for the same user answers the unacknowledged event
+	// (the server may have stored it after all); a third is a duplicate.
+	tr.Pushed("U", t0.Add(2*time.Second))
+	tr.Pushed("U", t0.Add(3*time.Second))
+	if c, _, _ := tr.Tally(); c.Replied != 2 || c.Dup != 1 || c.Lost != 0 {
+		t.Fatalf("after three pushes: %+v", c)
+	}
+}

@@ -11,9 +11,13 @@ import (
 )
 
 // Tracker knows every event sent and every delivery the fake accepted, and
-// matches them: a reply by its token, a push to the user's oldest
-// unanswered event (the service answers one user's events in order). It is
-// safe for concurrent use.
+// matches them: a reply by its token; a push (which names only the user) to
+// one of the user's unanswered events, acknowledged ones first, in the order
+// they were sent (the service answers one user's events in order). Pushes
+// are bound as they arrive, to drive the window and the drain, and bound
+// again from scratch by Tally once everything is known, so an event the
+// server never stored cannot take the push of one it did. It is safe for
+// concurrent use.
 type Tracker struct {
 	// Expect reports whether an event of this kind must get an answer
 	// (nil: every kind). The SDK's echo bot answers texts and stickers only.
@@ -23,10 +27,9 @@ type Tracker struct {
 	byToken     map[string]*tracked
 	byUser      map[string]*userQueue
 	order       []*tracked
-	outstanding int // expected events sent and not answered yet
-	missing     int // expected events acked and not answered yet
-	stray       int // deliveries that matched no event
-	lastAnswer  time.Time
+	outstanding int // expected events sent and not answered yet (live binding)
+	missing     int // expected events acked and not answered yet (live binding)
+	strayReply  int // replies with a token of no event sent
 	changed     chan struct{}
 }
 
@@ -35,13 +38,13 @@ type tracked struct {
 	expect  bool
 	sent    time.Time
 	acked   bool
-	answers int
-	first   time.Time
+	replies []time.Time // accepted replies with the event's token
+	live    bool        // answered, by the live binding
 }
 
 type userQueue struct {
-	events []*tracked
-	next   int // events before next are answered
+	events []*tracked  // expected events, in send order
+	pushes []time.Time // accepted pushes, in arrival order
 }
 
 // NewTracker returns an empty tracker.
@@ -63,15 +66,19 @@ func (t *Tracker) Sent(events []Event, at time.Time) {
 		t.byToken[ev.Token] = tr
 		t.order = append(t.order, tr)
 		if tr.expect {
-			q := t.byUser[ev.User]
-			if q == nil {
-				q = &userQueue{}
-				t.byUser[ev.User] = q
-			}
-			q.events = append(q.events, tr)
+			t.queue(ev.User).events = append(t.queue(ev.User).events, tr)
 			t.outstanding++
 		}
 	}
+}
+
+func (t *Tracker) queue(user string) *userQueue {
+	q := t.byUser[user]
+	if q == nil {
+		q = &userQueue{}
+		t.byUser[user] = q
+	}
+	return q
 }
 
 // Acked records that a request carrying events was answered 2xx.
@@ -81,7 +88,7 @@ func (t *Tracker) Acked(events []Event) {
 	for _, ev := range events {
 		if tr := t.byToken[ev.Token]; tr != nil && !tr.acked {
 			tr.acked = true
-			if tr.expect && tr.answers == 0 {
+			if tr.expect && !tr.live {
 				t.missing++
 			}
 		}
@@ -92,44 +99,52 @@ func (t *Tracker) Acked(events []Event) {
 func (t *Tracker) Replied(token string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.answer(t.byToken[token], at)
+	tr := t.byToken[token]
+	if tr == nil {
+		t.strayReply++
+		return
+	}
+	tr.replies = append(tr.replies, at)
+	t.settle(tr)
 }
 
 // Pushed records an accepted push to user.
 func (t *Tracker) Pushed(user string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var tr *tracked
-	if q := t.byUser[user]; q != nil {
-		for q.next < len(q.events) && q.events[q.next].answers > 0 {
-			q.next++
+	q := t.queue(user)
+	q.pushes = append(q.pushes, at)
+	var pick *tracked
+	for _, tr := range q.events {
+		if tr.live {
+			continue
 		}
-		if q.next < len(q.events) {
-			tr = q.events[q.next]
+		if tr.acked {
+			pick = tr
+			break
+		}
+		if pick == nil {
+			pick = tr
 		}
 	}
-	t.answer(tr, at)
+	if pick != nil {
+		t.settle(pick)
+	}
 }
 
-func (t *Tracker) answer(tr *tracked, at time.Time) {
-	if tr == nil {
-		t.stray++
+// settle marks tr answered in the live binding.
+func (t *Tracker) settle(tr *tracked) {
+	if tr.live {
 		return
 	}
-	tr.answers++
-	if tr.answers == 1 {
-		tr.first = at
-		if tr.expect {
-			t.outstanding--
-			if tr.acked {
-				t.missing--
-			}
+	tr.live = true
+	if tr.expect {
+		t.outstanding--
+		if tr.acked {
+			t.missing--
 		}
-		if at.After(t.lastAnswer) {
-			t.lastAnswer = at
-		}
-		t.signal()
 	}
+	t.signal()
 }
 
 // Outstanding returns the number of expected events sent and not answered.
@@ -171,6 +186,12 @@ func (t *Tracker) WaitAcked(ctx context.Context) bool {
 		case <-ch:
 		case <-ctx.Done():
 			return false
+		case <-time.After(2 * time.Second):
+			// The live binding may have given a push to an event the
+			// server never stored; the full binding knows better.
+			if c, _, _ := t.Tally(); c.Lost == 0 {
+				return true
+			}
 		}
 	}
 }
@@ -187,11 +208,42 @@ type Counts struct {
 }
 
 // Tally counts the events and returns the reply latencies (first answer
-// minus first send) and the time of the last first answer.
+// minus first send) and the time of the last first answer. Pushes are bound
+// anew: per user, in arrival order, to the events no reply answered,
+// acknowledged events first, each in send order; pushes left over are
+// duplicates.
 func (t *Tracker) Tally() (Counts, []time.Duration, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	first := make(map[*tracked]time.Time, len(t.order))
+	answers := make(map[*tracked]int, len(t.order))
+	dup := t.strayReply
+	for _, tr := range t.order {
+		if len(tr.replies) > 0 {
+			first[tr] = tr.replies[0]
+			answers[tr] = len(tr.replies)
+		}
+	}
+	for _, q := range t.byUser {
+		var open []*tracked
+		for _, pass := range []bool{true, false} { // acked first
+			for _, tr := range q.events {
+				if tr.acked == pass && len(tr.replies) == 0 {
+					open = append(open, tr)
+				}
+			}
+		}
+		for i, at := range q.pushes {
+			if i >= len(open) {
+				dup++
+				continue
+			}
+			first[open[i]] = at
+			answers[open[i]]++
+		}
+	}
 	var c Counts
+	var last time.Time
 	lat := make([]time.Duration, 0, len(t.order))
 	for _, tr := range t.order {
 		c.Sent++
@@ -200,20 +252,23 @@ func (t *Tracker) Tally() (Counts, []time.Duration, time.Time) {
 		} else {
 			c.Unacked++
 		}
-		if tr.answers > 0 {
+		if n := answers[tr]; n > 0 {
 			c.Replied++
-			c.Dup += tr.answers - 1
-			lat = append(lat, tr.first.Sub(tr.sent))
+			c.Dup += n - 1
+			lat = append(lat, first[tr].Sub(tr.sent))
+			if first[tr].After(last) {
+				last = first[tr]
+			}
 		}
 		if tr.expect && tr.acked {
 			c.Expected++
-			if tr.answers == 0 {
+			if answers[tr] == 0 {
 				c.Lost++
 			}
 		}
 	}
-	c.Dup += t.stray
-	return c, lat, t.lastAnswer
+	c.Dup += dup
+	return c, lat, last
 }
 
 // Sink is the fake Messaging API with a tap: it serves next and tells the

@@ -16,6 +16,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -109,8 +111,11 @@ func New(dir string, backend http.Handler, hosts ...string) (*Proxy, error) {
 		p.hosts[h+":443"] = true
 	}
 	p.conns = newConnListener()
-	p.inner = &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second}
-	p.outer = &http.Server{Handler: http.HandlerFunc(p.serveProxy), ReadHeaderTimeout: 10 * time.Second}
+	// Handshakes cut short by a client that gave up are expected under
+	// load: keep them out of the bench's output.
+	quiet := log.New(io.Discard, "", 0)
+	p.inner = &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
+	p.outer = &http.Server{Handler: http.HandlerFunc(p.serveProxy), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
 	return p, nil
 }
 
