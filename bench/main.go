@@ -175,6 +175,8 @@ func runTarget(ctx context.Context, t *target, lc loadgen.Config, during func(ct
 		return loadgen.Result{}, err
 	}
 	lc.URL, lc.Secret, lc.Tracker = t.URL(), Secret, r.Tracker
+	pid0 := t.PID()
+	cpu0, _ := loadgen.ProcCPU(pid0)
 	if during != nil {
 		lc.During = func(c context.Context, start time.Time) { during(c, start, r, t) }
 	}
@@ -185,6 +187,9 @@ func runTarget(ctx context.Context, t *target, lc loadgen.Config, during func(ct
 	}
 	if pid := t.PID(); pid > 0 {
 		res.PeakRSSKiB, _ = loadgen.PeakRSS(pid)
+		if cpu1, err := loadgen.ProcCPU(pid); err == nil && pid == pid0 {
+			res.CPUSeconds = cpu1 - cpu0
+		}
 	}
 	res.Pushes = len(r.Fake.Where(func(c linefake.Call) bool { return linefake.IsPush(c) && c.Accepted() }))
 	if serr := t.Stop(); serr != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +258,20 @@ func TestTrackerPushPrefersAcked(t *testing.T) {
 	tr.Pushed("U", t0.Add(3*time.Second))
 	if c, _, _ := tr.Tally(); c.Replied != 2 || c.Dup != 1 || c.Lost != 0 {
 		t.Fatalf("after three pushes: %+v", c)
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// A command name with spaces and parentheses, utime 250 and stime 50 ticks.
+	stat := "1234 (todo ku) (x)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 1000 200"
+	got, err := parseStatCPU(stat)
+	if err != nil || got != 3.0 {
+		t.Fatalf("parseStatCPU = %v, %v; want 3", got, err)
+	}
+	if _, err := parseStatCPU("garbage"); err == nil {
+		t.Fatal("garbage: want an error")
+	}
+	if self, err := ProcCPU(os.Getpid()); err != nil || self < 0 {
+		t.Fatalf("ProcCPU(self) = %v, %v", self, err)
 	}
 }

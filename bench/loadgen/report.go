@@ -22,6 +22,40 @@ type Result struct {
 	Processed int `json:"processed"`
 	// Pushes counts the pushes the fake accepted (fallbacks from reply).
 	Pushes int `json:"pushes"`
+	// CPUSeconds is the CPU time (user+system) the target process used
+	// while the load ran; its database server's is not included.
+	CPUSeconds float64 `json:"cpu_seconds"`
+}
+
+// ProcCPU returns the CPU time (user+system, seconds) process pid used so far.
+func ProcCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100
+
+func parseStatCPU(stat string) (float64, error) {
+	// The command name is in parentheses and may hold spaces: skip past it.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("malformed /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("malformed /proc stat")
+	}
+	return float64(ut+st) / clockTicks, nil
 }
 
 // PeakRSS reads VmHWM (peak resident set size, KiB) of process pid.
@@ -79,6 +113,12 @@ var rows = []row{
 	{"errors (non-2xx, transport)", func(r *Result) float64 { return float64(r.Errors) }, count},
 	{"lost (acked, never answered)", func(r *Result) float64 { return float64(r.Lost) }, count},
 	{"duplicate replies", func(r *Result) float64 { return float64(r.Dup) }, count},
+	{"server CPU per handled event", func(r *Result) float64 {
+		if r.Replied == 0 {
+			return 0
+		}
+		return r.CPUSeconds * 1000 / float64(r.Replied)
+	}, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + " ms" }},
 	{"server peak RSS", func(r *Result) float64 { return float64(r.PeakRSSKiB) / 1024 }, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + " MiB" }},
 }
 
