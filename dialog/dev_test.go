@@ -11,6 +11,7 @@ import (
 
 	"github.com/todoku/todoku/knowledge"
 	"github.com/todoku/todoku/knowledge/understand"
+	"github.com/todoku/todoku/redact"
 )
 
 // The real pack and the shared development set. The eval directory can be
@@ -188,7 +189,9 @@ func playConversations(t *testing.T, e *Engine, convs [][]devTurn, strict bool) 
 		ok := true
 		for _, turn := range conv {
 			now = now.Add(time.Minute)
-			in := Input{Kind: InputText, Text: turn.user, Time: now}
+			// The pipeline redacts what users type before the engine
+			// sees it (codes, passwords, addresses).
+			in := Input{Kind: InputText, Text: redact.Text(turn.user), Time: now}
 			if l, isTap := strings.CutPrefix(turn.user, "[tap:"); isTap {
 				l = strings.TrimSuffix(l, "]")
 				data, found := tapLabel(last, l)

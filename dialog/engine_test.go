@@ -56,6 +56,7 @@ var testReadings = map[string][]knowledge.Match{
 	"電話でコードを聞かれた":  {m("safety_topic", 0.9)},
 	"SMSでコードを聞かれた": {m("sms_topic", 0.66), m("safety_topic", 0.62), m("no", 0.64)},
 	"SMSが来ないし聞かれた": {m("sms_topic", 0.75), m("safety_topic", 0.62)},
+	"待つのは何のため":     {m("other_topic", 0.8), m("waiting_topic", 0.72)},
 }
 
 func loadTestPack(t testing.TB) *knowledge.Pack {
@@ -283,6 +284,20 @@ func TestScenarios(t *testing.T) {
 			{in: say("メールが来ないかも"), node: "email_check", reason: ReasonIntent, intent: "email_topic"},
 			{in: say("迷惑メールにもない"), node: "replace_method", reason: ReasonAnswer, intent: "no", history: []string{"email_check"}},
 			{in: say("メールが来ない"), node: "email_check", reason: ReasonIntent, intent: "email_topic", history: []string{"email_check", "replace_method"}},
+		}},
+		{name: "a reading that continues the thread wins near-ties", steps: []step{
+			{in: tap("go=replace_method"), node: "replace_method", reason: ReasonChoice},
+			{in: say("待つのは何のため"), node: "waiting", reason: ReasonIntent, intent: "waiting_topic"},
+		}},
+		{name: "elsewhere the better reading wins", steps: []step{
+			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
+			{in: say("待つのは何のため"), node: "other", reason: ReasonIntent, intent: "other_topic"},
+		}},
+		{name: "resume after a side question goes back", steps: []step{
+			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
+			{in: say("30日も待つの？"), node: "waiting", reason: ReasonIntent, intent: "waiting_topic", history: []string{"sms_check"}},
+			{in: say("続きからで"), node: "sms_check", reason: ReasonCommand, intent: "resume", history: []string{"-"}},
+			{in: say("続きからで"), node: "sms_check", reason: ReasonCommand, intent: "resume", history: []string{"-"}},
 		}},
 		{name: "topics work from anywhere", steps: []step{
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},

@@ -18,6 +18,12 @@ const answerMargin = 0.1
 // unneeded one.
 const safetyMargin = 0.05
 
+// localMargin: a reading that continues the current thread (another node of
+// the current topic, or one the current buttons lead to) wins near-ties over
+// one that jumps elsewhere: "もう一回送っても大丈夫？" after the recovery form
+// was refused is about sending the form again, not about resending a code.
+const localMargin = 0.1
+
 // onTopicFactor scales the threshold for an expected answer in a text that
 // restates the current node's topic (see onTopicAnswer).
 const onTopicFactor = 0.6
@@ -151,6 +157,17 @@ func (t *turn) back() {
 	t.enter(t.e.start.ID, ReasonCommand, false)
 }
 
+// onDetour reports whether the user is on a side question: the node before
+// this one is of another topic, other than the start node's.
+func (t *turn) onDetour() bool {
+	h := t.st.History
+	if len(h) == 0 {
+		return false
+	}
+	prev, cur := t.e.nodes[h[len(h)-1]], t.node()
+	return prev != nil && cur != nil && prev.ID != t.e.start.ID && prev.Topic != cur.Topic
+}
+
 // command runs one of the Command* constants; false when unknown.
 func (t *turn) command(cmd string) bool {
 	switch cmd {
@@ -162,6 +179,12 @@ func (t *turn) command(cmd string) bool {
 		t.enter(t.e.handoff.ID, ReasonCommand, true)
 		t.trace.Handoff = true
 	case knowledge.CommandResume:
+		if !t.st.Paused && t.onDetour() {
+			// "続きをお願いします" after a side question (a code-safety
+			// warning, the 30 days) returns to where the user was.
+			t.back()
+			return true
+		}
 		id := t.st.Node
 		if id == "" {
 			id = t.e.start.ID
@@ -443,7 +466,7 @@ func (e *Engine) expectsFor(n *knowledge.Node, paused bool) []string {
 // at or above the threshold that can be acted on here, a code-safety topic
 // then an expected answer winning near-ties. actNone means not understood.
 func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Match) action {
-	var best, answer, safety action
+	var best, answer, safety, local action
 	for _, m := range matches {
 		if m.Score < e.opts.Threshold {
 			continue
@@ -454,6 +477,9 @@ func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Matc
 		}
 		if a.kind == actAnswer && (answer.kind == actNone || a.score > answer.score) {
 			answer = a
+		}
+		if a.kind == actTopic && !paused && e.continues(n, a.next) && (local.kind == actNone || a.score > local.score) {
+			local = a
 		}
 		if a.kind == actTopic && e.topicOf(a.next) == TopicCodeSafety && (safety.kind == actNone || a.score > safety.score) {
 			safety = a
@@ -473,7 +499,27 @@ func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Matc
 			return a
 		}
 	}
+	if local.kind != actNone && local.score >= best.score-localMargin {
+		return local
+	}
 	return best
+}
+
+// continues reports whether going to node next carries on the thread of node
+// n: next is another node of n's topic, or one of n's buttons leads there.
+func (e *Engine) continues(n *knowledge.Node, next string) bool {
+	if n == nil || next == n.ID {
+		return false
+	}
+	if t := e.nodes[next]; t != nil && t.Topic == n.Topic {
+		return true
+	}
+	for _, c := range n.Choices {
+		if c.Next == next {
+			return true
+		}
+	}
+	return false
 }
 
 // onTopicAnswer reads "迷惑メールにもないです" on the junk-folder question: the

@@ -47,6 +47,9 @@ const DefaultThreshold = 0.5
 // count for where a node expects it; packs name their "no" answer so.
 const AnswerNo = "no"
 
+// AnswerYes is the answer intent id for "yes"; a question never counts for it.
+const AnswerYes = "yes"
+
 // maxResults bounds the candidates Understand returns.
 const maxResults = 5
 
@@ -68,6 +71,7 @@ const (
 	anchorMinIntents = 2   // intents a noun must appear in to be an anchor
 	kanaMin          = 6   // runes from which text can be read as kana-written
 	kanaShare        = 0.7 // share of hiragana that makes text kana-written
+	sentenceShare    = 0.9 // weight of one sentence's reading against the whole text's
 )
 
 // Matcher scores free text against the intents of one pack. Build it with New;
@@ -736,14 +740,87 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 // [0, 1] (see DefaultThreshold). Topic and command intents are always
 // candidates; answer intents only when listed in expects, and then they are
 // preferred, the more so for short texts (はい, メール, SMSです).
+//
+// Text of several sentences that is not understood as a whole (やっぱり自分
+// でやります。コードが届かないです) is read again sentence by sentence: a
+// topic or command that one sentence says clearly counts, a little
+// discounted, where the other sentences diluted it. A question (…使える？) never reads as the answer yes.
 func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	n := Normalize(text)
 	if n == "" || len(m.intents) == 0 {
 		return nil
 	}
+	k := len(m.intents)
+	bp := scratch.Get().(*[]float64)
+	defer scratch.Put(bp)
+	need := 3*k + 2*len(m.words.exIntent)
+	if cap(*bp) < need {
+		*bp = make([]float64, need)
+	}
+	buf := (*bp)[:need]
+	raw := buf[:k]
+	work := buf[k:]
+	wf := m.rawScores(n, expects, raw, work)
+	short := contentWords(wf) <= 2
+	question := isQuestion(text)
+	res := m.rank(raw, expects, short, question)
+	if len(res) > 0 && res[0].Score >= DefaultThreshold {
+		return res
+	}
+	if parts := sentences(text); len(parts) > 1 {
+		part := make([]float64, k)
+		for _, sn := range parts {
+			m.rawScores(sn, expects, part, work)
+			for i, in := range m.intents {
+				if in.kind != knowledge.KindAnswer && i != m.fallback {
+					raw[i] = max(raw[i], sentenceShare*part[i])
+				}
+			}
+		}
+		res = m.rank(raw, expects, short, question)
+	}
+	return res
+}
+
+// rank turns raw scores into matches, best first: expected answers gain
+// their bonus (a question never counts as yes), the best is calibrated, and
+// at most maxResults are kept.
+func (m *Matcher) rank(raw []float64, expects []string, short, question bool) []knowledge.Match {
+	var res []knowledge.Match
+	for i, in := range m.intents {
+		s := raw[i]
+		if in.kind == knowledge.KindAnswer {
+			if !slices.Contains(expects, in.id) || (question && in.id == AnswerYes) {
+				continue
+			}
+			if s > 0 {
+				s += answerBonus
+				if short {
+					s += shortBonus
+				}
+			}
+		}
+		if s <= 0.01 {
+			continue
+		}
+		res = append(res, knowledge.Match{Intent: in.id, Score: s})
+	}
+	sort.SliceStable(res, func(i, j int) bool { return res[i].Score > res[j].Score })
+	m.calibrate(res)
+	if len(res) > maxResults {
+		res = res[:maxResults]
+	}
+	return res
+}
+
+// rawScores fills raw (one score per intent) for normalised text n, before
+// answer bonuses and calibration, and returns its word features. work is
+// scratch space of 2×intents + 2×examples.
+func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) []string {
+	k := len(m.intents)
 	kana := kanaWritten(n)
 	wf, gf := m.features(n)
-	if kana {
+	if kana || shortKana(n) {
 		if r := m.respell(n); r != n {
 			wf, _ = m.features(r)
 		}
@@ -751,24 +828,16 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	wq := m.words.query(wf)
 	gq := m.grams.query(gf)
 
-	k := len(m.intents)
-	bp := scratch.Get().(*[]float64)
-	defer scratch.Put(bp)
-	need := 2*k + 2*len(m.words.exIntent)
-	if cap(*bp) < need {
-		*bp = make([]float64, need)
-	}
-	buf := (*bp)[:need]
-	ws, gs := buf[:k], buf[k:2*k]
-	exAcc := buf[2*k : 2*k+len(m.words.exIntent)]
-	cov := buf[2*k+len(m.words.exIntent):][:k]
+	ws, gs := work[:k], work[k:2*k]
+	exAcc := work[2*k : 2*k+len(m.words.exIntent)]
+	cov := work[2*k+len(m.words.exIntent):][:k]
 	m.words.score(wq, ws, exAcc, cov)
 	m.grams.score(gq, gs, exAcc, cov)
 	if kana {
 		// Bigrams of the reading stand in for the written ones wherever
 		// they match better: the text spells in kana what examples write
 		// in kanji or katakana.
-		rs := buf[2*k+len(m.words.exIntent):][:k] // cov is free again
+		rs := work[2*k+len(m.words.exIntent):][:k] // cov is free again
 		tmp := make([]float64, k)
 		m.reads.score(m.reads.query(readingGrams(n)), tmp, exAcc, rs)
 		for i := range gs {
@@ -776,9 +845,6 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 		}
 	}
 
-	short := contentWords(wf) <= 2
-	var res []knowledge.Match
-	raw := gs // reuse: the combined raw score per intent
 	bestIn := 0.0
 	for i, in := range m.intents {
 		s := wordWeight*ws[i] + (1-wordWeight)*gs[i]
@@ -800,30 +866,55 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 		// yes/no question with no, whatever the verb.
 		raw[no] = max(raw[no], echoNo)
 	}
-	for i, in := range m.intents {
-		s := raw[i]
-		if in.kind == knowledge.KindAnswer {
-			if !slices.Contains(expects, in.id) {
-				continue
-			}
-			if s > 0 {
-				s += answerBonus
-				if short {
-					s += shortBonus
-				}
-			}
+	return wf
+}
+
+// sentences splits text at sentence ends (。！？!? and line breaks) and
+// returns the normalised sentences that hold something, or nil when there is
+// only one.
+func sentences(text string) []string {
+	parts := strings.FieldsFunc(text, func(r rune) bool {
+		switch r {
+		case '。', '．', '！', '？', '!', '?', '\n':
+			return true
 		}
-		if s <= 0.01 {
-			continue
+		return false
+	})
+	var out []string
+	for _, p := range parts {
+		if n := Normalize(p); n != "" {
+			out = append(out, n)
 		}
-		res = append(res, knowledge.Match{Intent: in.id, Score: s})
 	}
-	sort.SliceStable(res, func(i, j int) bool { return res[i].Score > res[j].Score })
-	m.calibrate(res)
-	if len(res) > maxResults {
-		res = res[:maxResults]
+	if len(out) < 2 {
+		return nil
 	}
-	return res
+	return out
+}
+
+// isQuestion reports whether text asks something: it ends in a question mark
+// (…使える？, 消えちゃう?) or in a polite question ending (…ですか, …ますか).
+// A question is not the answer yes, whatever words it shares with one.
+func isQuestion(text string) bool {
+	t := strings.TrimRightFunc(text, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '。' || r == '…' || r == '・' || unicode.Is(unicode.So, r)
+	})
+	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "？") {
+		return utf8.RuneCountInString(t) > 4 // はい？ is not a question about anything
+	}
+	for _, end := range []string{"ですか", "ますか", "でしょうか", "かな"} {
+		if strings.HasSuffix(t, end) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortKana reports a short text written in kana only (めーる, あぷり): too
+// short for kanaWritten, yet kagome splits it into pieces that mean nothing
+// unless it is respelled as the word it reads as.
+func shortKana(normalized string) bool {
+	return utf8.RuneCountInString(normalized) >= 3 && isHiraganaOnly(strings.ReplaceAll(normalized, " ", ""))
 }
 
 // calibrate turns the best raw score into a confidence: a reading that stands

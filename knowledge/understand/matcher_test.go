@@ -2,6 +2,7 @@ package understand
 
 import (
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -83,6 +84,13 @@ func TestUnderstandTestPack(t *testing.T) {
 		// Unknown words around known ones do not make it out of scope.
 		{"昨日から何回やってもコードが来ない", nil, "code_missing"},
 		{"😢", nil, ""},
+		// A question never reads as the answer yes.
+		{"お願いしますか？", yesNo, ""},
+		{"はい？", yesNo, "yes"},
+		// Short text written in kana reads as the word it spells.
+		{"めーる", askMethod, "email"},
+		// A sentence that says it clearly counts when the whole text is vague.
+		{"いろいろ試してみたけどよくわからなくて。30日も待つの？", nil, "waiting"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -216,6 +224,46 @@ func TestKanaWrittenText(t *testing.T) {
 		k, w := m.Understand(tt.kana, nil), m.Understand(tt.written, nil)
 		if len(k) == 0 || len(w) == 0 || k[0].Intent != w[0].Intent {
 			t.Fatalf("%q → %v, %q → %v: want the same best intent", tt.kana, k, tt.written, w)
+		}
+	}
+}
+
+func TestIsQuestion(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"いつから使える？", true},
+		{"消えちゃう?", true},
+		{"変更できますか", true},
+		{"大丈夫でしょうか。", true},
+		{"はい？", false},
+		{"はい", false},
+		{"届きました！", false},
+		{"まだです", false},
+	}
+	for _, tt := range tests {
+		if got := isQuestion(tt.text); got != tt.want {
+			t.Errorf("isQuestion(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestSentences(t *testing.T) {
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"やっぱり自分でやります。コードが届かないです", []string{"やっぱり自分でやります", "コードが届かないです"}},
+		{"届いた！ありがとう！", []string{"届いた", "ありがとう"}},
+		{"コードが届かない", nil},
+		{"コードが届かない。", nil},
+		{"SMS\n30日って何?", []string{"sms", "30日って何"}},
+	}
+	for _, tt := range tests {
+		got := sentences(tt.text)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("sentences(%q) = %q, want %q", tt.text, got, tt.want)
 		}
 	}
 }
