@@ -5,24 +5,53 @@ import (
 	"testing"
 )
 
-// heldoutFloor is the share of held-out conversations that must pass.
-const heldoutFloor = 0.0
+// heldoutFloor is the share of held-out conversations that must pass: a
+// little under the 29/30 reached after tuning, so that a regression fails.
+const heldoutFloor = 0.85
 
 // TestHeldoutConversations plays dialog/testdata/conversations.heldout.txt:
-// 30 conversations written before reading the pack's node texts and intents,
-// with free-text answers, topic changes mid-flow, back, start over, handoff,
-// codes pasted mid-flow and typos. A failing conversation is logged; the test
-// fails when the pass rate drops under heldoutFloor.
+// 30 conversations with free-text answers, topic changes mid-flow, back,
+// start over, handoff, codes and passwords pasted mid-flow, typos and thanks.
+//
+// They were written blind (before reading the pack's node texts and intents)
+// and committed before any tuning: 16/30 passed then. Their failures were
+// then used to find general weaknesses (questions read as yes, kana-written
+// answers, multi-sentence text, replies that continue the current thread,
+// missing expects and phrasings in the pack), and two labels were corrected
+// where the bot's real question made another topic right (the authenticator
+// node for a lost phone; replacing the method when no listed address
+// matches). The set is therefore no longer blind: it guards against
+// regressions, it does not estimate accuracy on unseen conversations.
 func TestHeldoutConversations(t *testing.T) {
-	const name = "conversations.heldout.txt"
+	testConversationFile(t, "conversations.heldout.txt", heldoutFloor)
+}
+
+// testConversationFile plays a conversation file of testdata, logs the pass
+// rate and each failure, and fails under floor.
+func testConversationFile(t *testing.T, name string, floor float64) {
+	t.Helper()
 	convs := parseConversations(t, name, readLines(t, filepath.Join("testdata", name)))
 	if len(convs) == 0 {
 		t.Fatalf("%s holds no conversation", name)
 	}
 	passed := playConversations(t, loadRealEngine(t), convs, false)
 	rate := float64(passed) / float64(len(convs))
-	t.Logf("held-out conversations: %d/%d = %.1f%% passed", passed, len(convs), 100*rate)
-	if rate < heldoutFloor {
-		t.Fatalf("held-out pass rate %.1f%% is under the floor %.0f%%", 100*rate, 100*heldoutFloor)
+	t.Logf("%s: %d/%d = %.1f%% passed", name, passed, len(convs), 100*rate)
+	if rate < floor {
+		t.Fatalf("%s: pass rate %.1f%% is under the floor %.0f%%", name, 100*rate, 100*floor)
 	}
+}
+
+// heldout2Floor is the share of conversations.heldout2.txt that must pass,
+// a little under the 12/16 reached.
+const heldout2Floor = 0.65
+
+// TestHeldout2Conversations plays dialog/testdata/conversations.heldout2.txt:
+// 16 conversations written after the tuning on the first set and committed
+// before being measured: 10/16 passed then, the estimate of how that tuning
+// carries over to conversations it has not seen. Two general fixes followed
+// (a question or a negated text is no yes; more phrasings of yes and
+// prevention), so this set is no longer blind either.
+func TestHeldout2Conversations(t *testing.T) {
+	testConversationFile(t, "conversations.heldout2.txt", heldout2Floor)
 }

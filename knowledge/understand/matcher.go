@@ -47,7 +47,8 @@ const DefaultThreshold = 0.5
 // count for where a node expects it; packs name their "no" answer so.
 const AnswerNo = "no"
 
-// AnswerYes is the answer intent id for "yes"; a question never counts for it.
+// AnswerYes is the answer intent id for "yes"; a negated text never counts
+// for it.
 const AnswerYes = "yes"
 
 // maxResults bounds the candidates Understand returns.
@@ -109,6 +110,9 @@ type Matcher struct {
 type intentInfo struct {
 	id   string
 	kind string
+	// asks: an answer intent with a question among its examples; only such
+	// answers can be read from a question (see Understand).
+	asks bool
 	// meaning is where the intent leads: the target node's topic, a command
 	// or an answer. Intents with the same meaning do not compete.
 	meaning string
@@ -150,7 +154,7 @@ func New(p *knowledge.Pack) *Matcher {
 			continue
 		}
 		m.byID[in.ID] = len(m.intents)
-		m.intents = append(m.intents, intentInfo{id: in.ID, kind: kind, meaning: meaningOf(p, in, kind)})
+		m.intents = append(m.intents, intentInfo{id: in.ID, kind: kind, meaning: meaningOf(p, in, kind), asks: slices.ContainsFunc(in.Examples, isQuestion)})
 	}
 	var texts []string
 	for _, in := range p.Intents {
@@ -744,7 +748,12 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 // Text of several sentences that is not understood as a whole (やっぱり自分
 // でやります。コードが届かないです) is read again sentence by sentence: a
 // topic or command that one sentence says clearly counts, a little
-// discounted, where the other sentences diluted it. A question (…使える？) never reads as the answer yes.
+// discounted, where the other sentences diluted it.
+//
+// A question (…使える？, 何もしなくて大丈夫？) does not answer the bot's
+// question: it reads as an answer only where one of the answer's examples is
+// itself a question. A text that negates something (バックアップはしてな
+// かったと思う) never reads as yes.
 func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	n := Normalize(text)
 	if n == "" || len(m.intents) == 0 {
@@ -763,7 +772,8 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	wf := m.rawScores(n, expects, raw, work)
 	short := contentWords(wf) <= 2
 	question := isQuestion(text)
-	res := m.rank(raw, expects, short, question)
+	negated := slices.Contains(wf, Neg)
+	res := m.rank(raw, expects, short, question, negated)
 	if len(res) > 0 && res[0].Score >= DefaultThreshold {
 		return res
 	}
@@ -777,20 +787,20 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 				}
 			}
 		}
-		res = m.rank(raw, expects, short, question)
+		res = m.rank(raw, expects, short, question, negated)
 	}
 	return res
 }
 
 // rank turns raw scores into matches, best first: expected answers gain
-// their bonus (a question never counts as yes), the best is calibrated, and
-// at most maxResults are kept.
-func (m *Matcher) rank(raw []float64, expects []string, short, question bool) []knowledge.Match {
+// their bonus (see Understand for the answers a question or a negation
+// cannot be), the best is calibrated, and at most maxResults are kept.
+func (m *Matcher) rank(raw []float64, expects []string, short, question, negated bool) []knowledge.Match {
 	var res []knowledge.Match
 	for i, in := range m.intents {
 		s := raw[i]
 		if in.kind == knowledge.KindAnswer {
-			if !slices.Contains(expects, in.id) || (question && in.id == AnswerYes) {
+			if !slices.Contains(expects, in.id) || (question && !in.asks) || (negated && in.id == AnswerYes) {
 				continue
 			}
 			if s > 0 {

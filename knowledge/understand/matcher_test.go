@@ -267,3 +267,19 @@ func TestSentences(t *testing.T) {
 		}
 	}
 }
+
+// TestNoYesFromQuestionsOrNegations: a question is no answer unless the
+// answer has question examples, and a negated text is never yes.
+func TestNoYesFromQuestionsOrNegations(t *testing.T) {
+	m := newTestMatcher(t)
+	for _, text := range []string{"お願いしますか？", "お願いしません", "そうですかね？"} {
+		for _, match := range m.Understand(text, []string{"yes", "no"}) {
+			if match.Intent == "yes" {
+				t.Errorf("%q reads as yes (%v)", text, match.Score)
+			}
+		}
+	}
+	if ms := m.Understand("お願いします", []string{"yes", "no"}); len(ms) == 0 || ms[0].Intent != "yes" {
+		t.Errorf("お願いします: %v, want yes first", ms)
+	}
+}
