@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -19,12 +23,19 @@ import (
 	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/knowledge"
 	"github.com/todoku/todoku/knowledge/understand"
+	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
 )
 
 // todokuInProcess runs todoku's webhook, workers and Messaging API client
 // in this process on a fresh SQLite database, sending to the rig's fake.
 func todokuInProcess(t *testing.T, r *rig) string {
+	t.Helper()
+	return todokuOn(t, r, storagetest.SQLite(t))
+}
+
+// todokuOn is todokuInProcess on db.
+func todokuOn(t *testing.T, r *rig, db *storage.DB) string {
 	t.Helper()
 	pack, err := knowledge.EmbeddedPack("microsoft-ja")
 	if err != nil {
@@ -35,7 +46,6 @@ func todokuInProcess(t *testing.T, r *rig) string {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	db := storagetest.SQLite(t)
 	client, err := lineapi.New(lineapi.Config{AccessToken: linefake.DefaultToken, BaseURL: r.FakeURL, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -57,15 +67,19 @@ func todokuInProcess(t *testing.T, r *rig) string {
 }
 
 // TestShortLoadTodoku sends a short load with redelivered duplicates to
-// todoku in process and checks the tally: everything acknowledged is
-// answered exactly once.
+// todoku in process, on SQLite and (with TODOKU_TEST_POSTGRES) on Postgres,
+// and checks the tally: everything acknowledged is answered exactly once.
 func TestShortLoadTodoku(t *testing.T) {
+	storagetest.Each(t, testShortLoad)
+}
+
+func testShortLoad(t *testing.T, db *storage.DB) {
 	r, err := newRig("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	url := todokuInProcess(t, r)
+	url := todokuOn(t, r, db)
 	st, err := loadgen.Run(context.Background(), loadgen.Config{
 		URL: url, Secret: Secret, Tracker: r.Tracker,
 		Rate: 300, Events: 300, Duration: 10 * time.Second, Users: 50,
@@ -159,4 +173,75 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// TestLoadDetectsLossAndDuplicates: the tally must be able to fail. A
+// server that acknowledges and never answers loses every event; one that
+// answers each event twice (reply, then push) duplicates every answer.
+func TestLoadDetectsLossAndDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		answers  int
+		wantLost bool
+		wantDup  bool
+	}{
+		{"silent", 0, true, false},
+		{"twice", 2, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := newRig("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			client := &http.Client{Timeout: 5 * time.Second}
+			h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				body, _ := io.ReadAll(req.Body)
+				var cb struct {
+					Events []struct {
+						ReplyToken string `json:"replyToken"`
+						Source     struct {
+							UserID string `json:"userId"`
+						} `json:"source"`
+					} `json:"events"`
+				}
+				_ = json.Unmarshal(body, &cb)
+				for _, ev := range cb.Events {
+					if tc.answers >= 1 {
+						post(t, client, r.FakeURL+linefake.PathReply, fmt.Sprintf(`{"replyToken":%q,"messages":[{"type":"text","text":"a"}]}`, ev.ReplyToken))
+					}
+					if tc.answers >= 2 {
+						post(t, client, r.FakeURL+linefake.PathPush, fmt.Sprintf(`{"to":%q,"messages":[{"type":"text","text":"a"}]}`, ev.Source.UserID))
+					}
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			st, err := loadgen.Run(context.Background(), loadgen.Config{
+				URL: srv.URL, Secret: Secret, Tracker: r.Tracker, Rate: 200, Events: 40, Users: 1000, Drain: time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (st.Lost == st.Acked && st.Acked == 40) != tc.wantLost || (st.Dup == 40) != tc.wantDup {
+				t.Fatalf("acked %d lost %d dup %d; want lost=%v dup=%v", st.Acked, st.Lost, st.Dup, tc.wantLost, tc.wantDup)
+			}
+		})
+	}
+}
+
+func post(t *testing.T, c *http.Client, url, body string) {
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+linefake.DefaultToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("%s: status %d", url, res.StatusCode)
+	}
 }
