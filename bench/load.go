@@ -49,6 +49,10 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "fake Messaging API at %s (LINE_API_BASE_URL); HTTPS_PROXY=%s with SSL_CERT_FILE=%s for https://api.line.me\n",
 			r.FakeURL, r.ProxyURL, r.Proxy.CAFile)
 		lc.URL, lc.Secret, lc.Tracker = *targetURL, Secret, r.Tracker
+		var cpu0 float64
+		if *pid > 0 {
+			cpu0, _ = loadgen.ProcCPU(*pid)
+		}
 		st, err := loadgen.Run(ctx, lc)
 		if err != nil {
 			return err
@@ -56,6 +60,9 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		res = loadgen.Result{Name: *targetURL, Stats: *st, Processed: -1}
 		if *pid > 0 {
 			res.PeakRSSKiB, _ = loadgen.PeakRSS(*pid)
+			if cpu1, err := loadgen.ProcCPU(*pid); err == nil {
+				res.CPUSeconds = cpu1 - cpu0
+			}
 		}
 	case *spawn != "":
 		dir, cleanup, err := workDir(lf.keepLogDir)
