@@ -2,14 +2,15 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/dialog"
@@ -40,256 +41,447 @@ func (db *DB) RunTurn(ctx context.Context, item bot.InboxItem, now time.Time, pl
 	return out, err
 }
 
+// turnRead is what a turn reads before plan: the inbox row's status, the
+// chat's open conversation and its session.
+type turnRead struct {
+	status      string
+	convID      int64
+	convOwner   string
+	convHandoff bool
+	sessState   string
+	sessVersion int64
+	hasSession  bool
+}
+
+// readTurnSQL locks the inbox row (FOR UPDATE on Postgres; SQLite has one
+// writer and the transaction is IMMEDIATE) and reads the chat's open
+// conversation in the same statement.
+const readTurnSQL = `SELECT i.status, COALESCE(c.id, 0), COALESCE(c.owner, ''), c.handoff_at IS NOT NULL
+	FROM inbox_events i
+	LEFT JOIN conversations c ON c.id = (SELECT MAX(id) FROM conversations WHERE user_id = ? AND status = 'open')
+	WHERE i.id = ?`
+
+const readSessionSQL = `SELECT state, version FROM sessions WHERE user_id = ?`
+
+// turnWriter applies a turn's writes. On Postgres they are queued and sent
+// in one round trip together with COMMIT; on SQLite (in process) each runs
+// at once inside the transaction.
+type turnWriter interface {
+	// exec runs a statement.
+	exec(q string, args ...any)
+	// insertID runs an INSERT ... RETURNING id and stores the id in *id
+	// (on Postgres only once flushed).
+	insertID(id *int64, q string, args ...any)
+	// idExpr is the SQL for a row id an earlier insertID of this turn
+	// produced (*id) or that was known before (non-zero *id), with its args.
+	idExpr(id *int64, seq string) (string, []any)
+}
+
+// runTurn is one attempt at a turn.
 func (db *DB) runTurn(ctx context.Context, item bot.InboxItem, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) (*bot.Outgoing, error) {
+	if db.dialect == Postgres {
+		return db.runTurnPostgres(ctx, item, now, plan)
+	}
+	return db.runTurnSQLite(ctx, item, now, plan)
+}
+
+// runTurnPostgres makes the turn two round trips: BEGIN and the locking
+// reads in one pipeline, then the writes and COMMIT in another.
+func (db *DB) runTurnPostgres(ctx context.Context, item bot.InboxItem, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) (*bot.Outgoing, error) {
 	var out *bot.Outgoing
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var inbox InboxEvent
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&inbox, item.Seq).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
+	err := db.withPgx(ctx, func(c *pgx.Conn) error {
+		chat := item.Event.ChatID
+		var rd turnRead
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(db.rebind(readTurnSQL+" FOR UPDATE OF i"), chat, item.Seq)
+		if chat != "" {
+			b.Queue(db.rebind(readSessionSQL+" FOR UPDATE"), chat)
+		}
+		br := c.SendBatch(ctx, b)
+		err := func() error {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			err := br.QueryRow().Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
+			if errors.Is(err, pgx.ErrNoRows) {
 				return bot.ErrNotPending
 			}
-			return err
-		}
-		if inbox.Status != StatusPending {
-			return bot.ErrNotPending
-		}
-		ev := item.Event
-		chat := ev.ChatID
-
-		tc := bot.TurnContext{Item: item}
-		var conv *Conversation
-		var sess *Session
-		if chat != "" {
-			var c Conversation
-			err := tx.Where("user_id = ? AND status = ?", chat, ConversationOpen).Order("id DESC").Limit(1).Find(&c).Error
 			if err != nil {
 				return err
 			}
-			if c.ID != 0 {
-				conv = &c
-				tc.Conversation = &bot.ConversationRef{ID: c.ID, Owner: c.Owner}
-			}
-			var s Session
-			if err := tx.Where("user_id = ?", chat).Limit(1).Find(&s).Error; err != nil {
-				return err
-			}
-			if s.UserID != "" {
-				sess = &s
-				if err := json.Unmarshal([]byte(s.State), &tc.State); err != nil {
-					return fmt.Errorf("session of chat: %w", err)
-				}
-			}
-		}
-
-		p, err := plan(tc)
-		if err != nil {
-			return err
-		}
-
-		if chat != "" && (p.Log || p.Follow || p.Unfollow || p.Result != nil || len(p.Messages) > 0) {
-			if err := upsertUser(tx, ev, now, p); err != nil {
-				return err
-			}
-			needConv := p.Log || len(p.Messages) > 0
-			if conv == nil && needConv && !p.Unfollow {
-				conv = &Conversation{
-					UserID:         chat,
-					Status:         ConversationOpen,
-					Owner:          bot.OwnerBot,
-					PackID:         p.PackID,
-					PackVersion:    p.PackVersion,
-					StartedAt:      now,
-					LastActivityAt: now,
-				}
-				if err := tx.Create(conv).Error; err != nil {
+			if chat != "" {
+				err := br.QueryRow().Scan(&rd.sessState, &rd.sessVersion)
+				switch {
+				case err == nil:
+					rd.hasSession = true
+				case !errors.Is(err, pgx.ErrNoRows):
 					return err
 				}
 			}
+			return nil
+		}()
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
 		}
-
-		var trace dialog.Trace
-		if p.Result != nil {
-			trace = p.Result.Trace
-		}
-		reason := p.Reason
-		if reason == "" {
-			reason = trace.Reason
-		}
-		if conv != nil && p.Log {
-			in := Message{
-				ConversationID: conv.ID,
-				Direction:      DirectionIn,
-				Type:           p.InType,
-				Text:           redact.Text(p.InText),
-				LineMessageID:  ev.MessageID,
-				WebhookEventID: ev.ID,
-				NodeBefore:     tc.State.Node,
-				NodeAfter:      tc.State.Node,
-				Reason:         reason,
-				PackID:         p.PackID,
-				PackVersion:    p.PackVersion,
-				At:             ev.Timestamp.UTC(),
-				CreatedAt:      now,
-			}
-			if p.Result != nil {
-				in.NodeBefore, in.NodeAfter = trace.FromNode, trace.ToNode
-				in.TopicBefore, in.TopicAfter = trace.FromTopic, trace.ToTopic
-				in.Intent, in.Score = trace.Intent, trace.Score
-			}
-			if err := tx.Create(&in).Error; err != nil {
-				return err
-			}
-		}
-
-		if p.Result != nil && chat != "" {
-			if err := saveSession(tx, chat, sess, p.Result.State, now); err != nil {
-				return err
-			}
-		}
-
-		if len(p.Messages) > 0 && conv != nil {
-			o, err := insertOutbox(tx, inbox.ID, ev, conv.ID, p, trace, now)
-			if err != nil {
-				return err
-			}
-			out = o
-		}
-
-		if conv != nil {
-			updates := map[string]any{"last_activity_at": now}
-			if p.Result != nil {
-				updates["node"], updates["topic"] = trace.ToNode, trace.ToTopic
-				if trace.Handoff && conv.HandoffAt == nil {
-					updates["handoff_at"] = now
-				}
-			}
-			if p.Unfollow {
-				updates["status"], updates["closed_at"] = ConversationClosed, now
-			}
-			if err := tx.Model(&Conversation{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
-				return err
-			}
-		}
-
-		if p.UnsendMessageID != "" {
-			if err := tx.Model(&Message{}).
-				Where("line_message_id = ? AND conversation_id IN (SELECT id FROM conversations WHERE user_id = ?)", p.UnsendMessageID, chat).
-				Updates(map[string]any{"unsent": true, "unsent_at": now, "text": ""}).Error; err != nil {
-				return err
-			}
-		}
-
-		// Done: the payload keeps the event's metadata but no longer its
-		// text or reply token (the log and the outbox have what they need).
-		ev.Text, ev.ReplyToken = "", ""
-		payload, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
-		return tx.Model(&InboxEvent{}).Where("id = ?", inbox.ID).Updates(map[string]any{
-			"status": StatusDone, "processed_at": now, "payload": string(payload), "error": "",
-		}).Error
+		if rd.status != StatusPending {
+			return bot.ErrNotPending
+		}
+		w := &pgWriter{db: db, b: &pgx.Batch{}}
+		o, err := db.applyTurn(w, item, rd, now, plan)
+		if err != nil {
+			return err
+		}
+		if err := w.flush(ctx, c); err != nil {
+			if isUniqueViolation(err) {
+				// A session row appeared for a chat that had none: another
+				// process ran a turn of this chat at the same time.
+				return errSessionConflict
+			}
+			return err
+		}
+		if o != nil {
+			o.ID = w.outboxID
+		}
+		out = o
+		return nil
 	})
 	return out, err
 }
 
-func upsertUser(tx *gorm.DB, ev bot.Event, now time.Time, p bot.TurnPlan) error {
+// pgWriter queues a turn's writes into one pipeline.
+type pgWriter struct {
+	db       *DB
+	b        *pgx.Batch
+	ids      []*int64 // per queued statement: where its RETURNING id goes, or nil
+	outboxID int64
+}
+
+func (w *pgWriter) exec(q string, args ...any) {
+	w.b.Queue(w.db.rebind(q), args...)
+	w.ids = append(w.ids, nil)
+}
+
+func (w *pgWriter) insertID(id *int64, q string, args ...any) {
+	w.b.Queue(w.db.rebind(q+" RETURNING id"), args...)
+	w.ids = append(w.ids, id)
+}
+
+func (w *pgWriter) idExpr(id *int64, seq string) (string, []any) {
+	if *id != 0 {
+		return "?", []any{*id}
+	}
+	// Inserted earlier in this pipeline, on this connection.
+	return "currval('" + seq + "')", nil
+}
+
+// flush sends the writes and COMMIT in one round trip.
+func (w *pgWriter) flush(ctx context.Context, c *pgx.Conn) error {
+	w.b.Queue("COMMIT")
+	br := c.SendBatch(ctx, w.b)
+	err := func() error {
+		for _, id := range w.ids {
+			if id == nil {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := br.QueryRow().Scan(id); err != nil {
+				return err
+			}
+		}
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if tag.String() != "COMMIT" {
+			return errors.New("transaction was rolled back")
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return err
+}
+
+// runTurnSQLite runs the turn in one IMMEDIATE transaction on the single
+// connection.
+func (db *DB) runTurnSQLite(ctx context.Context, item bot.InboxItem, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) (*bot.Outgoing, error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	chat := item.Event.ChatID
+	var rd turnRead
+	err = tx.QueryRowContext(ctx, readTurnSQL, chat, item.Seq).Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bot.ErrNotPending
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rd.status != StatusPending {
+		return nil, bot.ErrNotPending
+	}
+	if chat != "" {
+		err := tx.QueryRowContext(ctx, readSessionSQL, chat).Scan(&rd.sessState, &rd.sessVersion)
+		switch {
+		case err == nil:
+			rd.hasSession = true
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+	}
+	w := &sqliteWriter{ctx: ctx, tx: tx}
+	out, err := db.applyTurn(w, item, rd, now, plan)
+	if err == nil {
+		err = w.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out != nil {
+		out.ID = w.outboxID
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sqliteWriter runs each write at once; after the first error it does
+// nothing more.
+type sqliteWriter struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	err      error
+	outboxID int64
+}
+
+func (w *sqliteWriter) exec(q string, args ...any) {
+	if w.err != nil {
+		return
+	}
+	_, w.err = w.tx.ExecContext(w.ctx, q, args...)
+}
+
+func (w *sqliteWriter) insertID(id *int64, q string, args ...any) {
+	if w.err != nil {
+		return
+	}
+	w.err = w.tx.QueryRowContext(w.ctx, q+" RETURNING id", args...).Scan(id)
+}
+
+func (w *sqliteWriter) idExpr(id *int64, _ string) (string, []any) { return "?", []any{*id} }
+
+// applyTurn calls plan and hands the resulting writes to w: user and
+// conversation rows, the inbound and outbound messages, the session, the
+// outbox row, and the inbox event marked done. The returned Outgoing's ID
+// is filled in by the caller once the writes ran.
+func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) (*bot.Outgoing, error) {
+	ev := item.Event
+	chat := ev.ChatID
+	tc := bot.TurnContext{Item: item}
+	if rd.convID != 0 {
+		tc.Conversation = &bot.ConversationRef{ID: rd.convID, Owner: rd.convOwner}
+	}
+	if rd.hasSession {
+		if err := json.Unmarshal([]byte(rd.sessState), &tc.State); err != nil {
+			return nil, fmt.Errorf("session of chat: %w", err)
+		}
+	}
+
+	p, err := plan(tc)
+	if err != nil {
+		return nil, err
+	}
+
+	convID := rd.convID // 0: none yet, or inserted by this turn (then resolved by idExpr)
+	hasConv := rd.convID != 0
+	if chat != "" && (p.Log || p.Follow || p.Unfollow || p.Result != nil || len(p.Messages) > 0) {
+		// A conversation's user row exists (foreign key): only a new chat,
+		// a follow or an unfollow needs this statement.
+		if !hasConv || p.Follow || p.Unfollow {
+			upsertUser(w, ev, now, p)
+		}
+		needConv := p.Log || len(p.Messages) > 0
+		if !hasConv && needConv && !p.Unfollow {
+			w.insertID(&convID, `INSERT INTO conversations
+				(user_id, status, owner, pack_id, pack_version, node, topic, started_at, last_activity_at)
+				VALUES (?, ?, ?, ?, ?, '', '', ?, ?)`,
+				chat, ConversationOpen, bot.OwnerBot, p.PackID, p.PackVersion, now, now)
+			hasConv = true
+		}
+	}
+
+	var trace dialog.Trace
+	if p.Result != nil {
+		trace = p.Result.Trace
+	}
+	reason := p.Reason
+	if reason == "" {
+		reason = trace.Reason
+	}
+	if hasConv && p.Log {
+		nodeBefore, nodeAfter := tc.State.Node, tc.State.Node
+		var topicBefore, topicAfter, intent string
+		var score float64
+		if p.Result != nil {
+			nodeBefore, nodeAfter = trace.FromNode, trace.ToNode
+			topicBefore, topicAfter = trace.FromTopic, trace.ToTopic
+			intent, score = trace.Intent, trace.Score
+		}
+		cx, cargs := w.idExpr(&convID, "conversations_id_seq")
+		args := append(cargs, DirectionIn, p.InType, redact.Text(p.InText), ev.MessageID, ev.ID,
+			nodeBefore, nodeAfter, topicBefore, topicAfter, intent, score, reason, p.PackID, p.PackVersion,
+			ev.Timestamp.UTC(), now)
+		w.exec(`INSERT INTO messages
+			(conversation_id, direction, type, text, line_message_id, webhook_event_id,
+			 node_before, node_after, topic_before, topic_after, intent, score, reason, pack_id, pack_version,
+			 at, created_at)
+			VALUES (`+cx+`, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	}
+
+	if p.Result != nil && chat != "" {
+		if err := saveSession(w, chat, rd, p.Result.State, now); err != nil {
+			return nil, err
+		}
+	}
+
+	var out *bot.Outgoing
+	if len(p.Messages) > 0 && hasConv {
+		o, err := insertOutbox(w, item.Seq, ev, &convID, p, trace, now)
+		if err != nil {
+			return nil, err
+		}
+		out = o
+	}
+
+	if hasConv {
+		set := "last_activity_at = ?"
+		args := []any{now}
+		if p.Result != nil {
+			set += ", node = ?, topic = ?"
+			args = append(args, trace.ToNode, trace.ToTopic)
+			if trace.Handoff && !rd.convHandoff {
+				set += ", handoff_at = ?"
+				args = append(args, now)
+			}
+		}
+		if p.Unfollow {
+			set += ", status = ?, closed_at = ?"
+			args = append(args, ConversationClosed, now)
+		}
+		cx, cargs := w.idExpr(&convID, "conversations_id_seq")
+		w.exec(`UPDATE conversations SET `+set+` WHERE id = `+cx, append(args, cargs...)...)
+	}
+
+	if p.UnsendMessageID != "" {
+		w.exec(`UPDATE messages SET unsent = ?, unsent_at = ?, text = ''
+			WHERE line_message_id = ? AND conversation_id IN (SELECT id FROM conversations WHERE user_id = ?)`,
+			true, now, p.UnsendMessageID, chat)
+	}
+
+	// Done: the payload keeps the event's metadata but no longer its
+	// text or reply token (the log and the outbox have what they need).
+	ev.Text, ev.ReplyToken = "", ""
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	w.exec(`UPDATE inbox_events SET status = ?, processed_at = ?, payload = ?, error = '' WHERE id = ?`,
+		StatusDone, now, string(payload), item.Seq)
+	return out, nil
+}
+
+func upsertUser(w turnWriter, ev bot.Event, now time.Time, p bot.TurnPlan) {
 	kind := ev.SourceType
 	if kind == "" {
 		kind = "user"
 	}
-	u := User{ID: ev.ChatID, Kind: kind, CreatedAt: now, UpdatedAt: now}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&u).Error; err != nil {
-		return err
-	}
+	const insert = `INSERT INTO users (id, kind, display_name, followed_at, unfollowed_at, created_at, updated_at)
+		VALUES (?, ?, '', ?, ?, ?, ?) ON CONFLICT (id) `
 	switch {
 	case p.Follow:
-		return tx.Model(&User{}).Where("id = ?", ev.ChatID).
-			Updates(map[string]any{"followed_at": now, "unfollowed_at": nil, "updated_at": now}).Error
+		w.exec(insert+`DO UPDATE SET followed_at = excluded.followed_at, unfollowed_at = NULL, updated_at = excluded.updated_at`,
+			ev.ChatID, kind, now, nil, now, now)
 	case p.Unfollow:
-		return tx.Model(&User{}).Where("id = ?", ev.ChatID).
-			Updates(map[string]any{"unfollowed_at": now, "updated_at": now}).Error
+		w.exec(insert+`DO UPDATE SET unfollowed_at = excluded.unfollowed_at, updated_at = excluded.updated_at`,
+			ev.ChatID, kind, nil, now, now, now)
+	default:
+		w.exec(insert+`DO NOTHING`, ev.ChatID, kind, nil, nil, now, now)
 	}
-	return nil
 }
 
-func saveSession(tx *gorm.DB, chat string, old *Session, st dialog.State, now time.Time) error {
+// saveSession writes the session. On Postgres the row was read FOR UPDATE,
+// so its version cannot change before the commit; a row inserted meanwhile
+// for a chat that had none fails the insert (a unique violation, reported
+// as errSessionConflict). On SQLite the IMMEDIATE transaction holds the
+// only writer lock.
+func saveSession(w turnWriter, chat string, rd turnRead, st dialog.State, now time.Time) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	if old == nil {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&Session{UserID: chat, State: string(b), Version: 1, UpdatedAt: now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return errSessionConflict
-		}
+	if !rd.hasSession {
+		w.exec(`INSERT INTO sessions (user_id, state, version, updated_at) VALUES (?, ?, ?, ?)`, chat, string(b), 1, now)
 		return nil
 	}
-	res := tx.Model(&Session{}).Where("user_id = ? AND version = ?", chat, old.Version).
-		Updates(map[string]any{"state": string(b), "version": old.Version + 1, "updated_at": now})
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected != 1 {
-		return errSessionConflict
-	}
+	w.exec(`UPDATE sessions SET state = ?, version = ?, updated_at = ? WHERE user_id = ? AND version = ?`,
+		string(b), rd.sessVersion+1, now, chat, rd.sessVersion)
 	return nil
 }
 
-func insertOutbox(tx *gorm.DB, inboxID int64, ev bot.Event, convID int64, p bot.TurnPlan, trace dialog.Trace, now time.Time) (*bot.Outgoing, error) {
+func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bot.TurnPlan, trace dialog.Trace, now time.Time) (*bot.Outgoing, error) {
 	msgs, err := json.Marshal(p.Messages)
 	if err != nil {
 		return nil, err
 	}
-	row := OutboxRow{
-		ChatID:       ev.ChatID,
-		InboxEventID: &inboxID,
-		ReplyToken:   ev.ReplyToken,
-		RetryKey:     uuid.NewString(),
-		Messages:     string(msgs),
-		Status:       StatusPending,
-		EventAt:      ev.Timestamp.UTC(),
-		CreatedAt:    now,
+	retryKey := uuid.NewString()
+	eventAt := ev.Timestamp.UTC()
+	var outboxID int64
+	switch w := w.(type) {
+	case *pgWriter:
+		w.insertID(&w.outboxID, `INSERT INTO outbox (chat_id, inbox_event_id, reply_token, retry_key, messages, status, event_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, eventAt, now)
+	case *sqliteWriter:
+		w.insertID(&w.outboxID, `INSERT INTO outbox (chat_id, inbox_event_id, reply_token, retry_key, messages, status, event_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, eventAt, now)
+		outboxID = w.outboxID
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return nil, err
-	}
-	for _, raw := range p.Messages {
+	// All outbound messages in one multi-row insert.
+	var q strings.Builder
+	q.WriteString(`INSERT INTO messages
+		(conversation_id, direction, type, text, webhook_event_id, node_before, node_after, topic_before, topic_after,
+		 reason, pack_id, pack_version, outbox_id, delivery_status, retry_key, at, created_at) VALUES `)
+	var args []any
+	for i, raw := range p.Messages {
 		typ, text := messageText(raw)
-		m := Message{
-			ConversationID: convID,
-			Direction:      DirectionOut,
-			Type:           typ,
-			Text:           text,
-			WebhookEventID: ev.ID,
-			NodeBefore:     trace.FromNode,
-			NodeAfter:      trace.ToNode,
-			TopicBefore:    trace.FromTopic,
-			TopicAfter:     trace.ToTopic,
-			Reason:         trace.Reason,
-			PackID:         p.PackID,
-			PackVersion:    p.PackVersion,
-			OutboxID:       &row.ID,
-			DeliveryStatus: StatusPending,
-			RetryKey:       row.RetryKey,
-			At:             now,
-			CreatedAt:      now,
+		cx, cargs := w.idExpr(convID, "conversations_id_seq")
+		ox, oargs := w.idExpr(&outboxID, "outbox_id_seq")
+		if i > 0 {
+			q.WriteString(", ")
 		}
-		if err := tx.Create(&m).Error; err != nil {
-			return nil, err
-		}
+		q.WriteString("(" + cx + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + ox + ", ?, ?, ?, ?)")
+		args = append(args, cargs...)
+		args = append(args, DirectionOut, typ, text, ev.ID, trace.FromNode, trace.ToNode, trace.FromTopic, trace.ToTopic,
+			trace.Reason, p.PackID, p.PackVersion)
+		args = append(args, oargs...)
+		args = append(args, StatusPending, retryKey, now, now)
 	}
+	w.exec(q.String(), args...)
 	return &bot.Outgoing{
-		ID:         row.ID,
-		ChatID:     row.ChatID,
-		ReplyToken: row.ReplyToken,
-		RetryKey:   row.RetryKey,
+		ChatID:     ev.ChatID,
+		ReplyToken: ev.ReplyToken,
+		RetryKey:   retryKey,
 		Messages:   p.Messages,
-		EventTime:  row.EventAt,
+		EventTime:  eventAt,
 	}, nil
 }
 
