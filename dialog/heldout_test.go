@@ -57,12 +57,18 @@ func TestHeldout2Conversations(t *testing.T) {
 }
 
 // heldout3Floor is the share of conversations.heldout3.txt that must pass, a
-// little under the 16/25 measured blind.
-const heldout3Floor = 0.6
+// little under the 25/25 reached after tuning.
+const heldout3Floor = 0.9
 
 // TestHeldout3Conversations plays dialog/testdata/conversations.heldout3.txt:
 // 25 conversations written blind (without reading the pack or the earlier
-// held-out sets) and committed before being measured.
+// held-out sets) and committed before being measured: 16/25 passed then.
+// Their failures led to general fixes (the bot's own words are no evidence
+// for out of scope; "what if it still fails?" reads as the no branch of the
+// current question; phrasings for waiting in vain, details the recovery form
+// asks, not having shared a code, asking for another method, a deleted
+// address, safe senders), so the set is no longer blind: it guards against
+// regressions, it does not estimate accuracy on unseen conversations.
 func TestHeldout3Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout3.txt", heldout3Floor)
 }

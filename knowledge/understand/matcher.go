@@ -226,6 +226,21 @@ func New(p *knowledge.Pack) *Matcher {
 			m.anchors[w] = true
 		}
 	}
+	// What the bot itself says is our domain too: a reply that takes up
+	// the words of its messages (電波は入ってます after a checklist about
+	// signal) is about the conversation, not out of scope.
+	for _, nd := range p.Nodes {
+		if nd.ID == p.Fallback {
+			continue
+		}
+		for _, msg := range nd.Messages {
+			for _, w := range m.wordFeatures(Normalize(msg.Text)) {
+				if w != Neg && !strings.ContainsAny(w, "+~[") && !inFallback[w] {
+					m.domain[w] = true
+				}
+			}
+		}
+	}
 
 	nIntents := len(m.intents)
 	group := make([]int, nIntents)
@@ -752,7 +767,8 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 //
 // A question (…使える？, 何もしなくて大丈夫？) does not answer the bot's
 // question: it reads as an answer only where one of the answer's examples is
-// itself a question. A text that negates something (バックアップはしてな
+// itself a question, or as no where it asks what to do if something fails
+// (それでも来なかったら？, see failureIf). A text that negates something (バックアップはしてな
 // かったと思う) never reads as yes.
 func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	n := Normalize(text)
@@ -773,7 +789,14 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	short := contentWords(wf) <= 2
 	question := isQuestion(text)
 	negated := slices.Contains(wf, Neg)
-	res := m.rank(raw, expects, short, question, negated)
+	ifFails := question && failureIf(n)
+	if no, ok := m.byID[AnswerNo]; ok && ifFails && slices.Contains(expects, AnswerNo) {
+		// それでも来なかったら？ asks where the "no" branch of the current
+		// question leads: its words (来ない) only echo the conversation,
+		// so no reads at least as well as any topic they name.
+		raw[no] = max(raw[no], echoNo, slices.Max(raw))
+	}
+	res := m.rank(raw, expects, short, question, negated, ifFails)
 	if len(res) > 0 && res[0].Score >= DefaultThreshold {
 		return res
 	}
@@ -787,7 +810,7 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 				}
 			}
 		}
-		res = m.rank(raw, expects, short, question, negated)
+		res = m.rank(raw, expects, short, question, negated, ifFails)
 	}
 	return res
 }
@@ -795,12 +818,13 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 // rank turns raw scores into matches, best first: expected answers gain
 // their bonus (see Understand for the answers a question or a negation
 // cannot be), the best is calibrated, and at most maxResults are kept.
-func (m *Matcher) rank(raw []float64, expects []string, short, question, negated bool) []knowledge.Match {
+func (m *Matcher) rank(raw []float64, expects []string, short, question, negated, ifFails bool) []knowledge.Match {
 	var res []knowledge.Match
 	for i, in := range m.intents {
 		s := raw[i]
 		if in.kind == knowledge.KindAnswer {
-			if !slices.Contains(expects, in.id) || (question && !in.asks) || (negated && in.id == AnswerYes) {
+			asks := in.asks || (ifFails && in.id == AnswerNo)
+			if !slices.Contains(expects, in.id) || (question && !asks) || (negated && in.id == AnswerYes) {
 				continue
 			}
 			if s > 0 {
@@ -920,6 +944,23 @@ func isQuestion(text string) bool {
 	return false
 }
 
+// failureEnds are the endings of a condition that something fails
+// (来なかったら, 使えないなら, だめだったら), in normalised text.
+var failureEnds = []string{"なかったら", "なければ", "ないなら", "ない場合", "ないとき", "ない時", "だめなら", "だめだったら", "駄目なら", "無理なら", "無理だったら", "ませんでしたら"}
+
+// failureIf reports whether normalised text (a question) asks what to do if
+// something fails: それでも来なかったら？, 待ってもだめならどうする？. Such a
+// question reads as the answer no: it asks where that branch leads.
+func failureIf(normalized string) bool {
+	n := FoldKana(normalized)
+	for _, end := range failureEnds {
+		if strings.Contains(n, FoldKana(end)) {
+			return true
+		}
+	}
+	return false
+}
+
 // shortKana reports a short text written in kana only (めーる, あぷり): too
 // short for kanaWritten, yet kagome splits it into pieces that mean nothing
 // unless it is respelled as the word it reads as.
@@ -970,8 +1011,13 @@ func (m *Matcher) outOfDomain(feats []string) (share float64, words int) {
 			continue
 		}
 		total++
-		if !m.domain[f] {
+		switch {
+		case !m.domain[f]:
 			unknown++
+		case isNounLike(f):
+			// A noun of ours says what the text is about: it weighs
+			// like two other words.
+			total++
 		}
 	}
 	if total == 0 {

@@ -283,3 +283,61 @@ func TestNoYesFromQuestionsOrNegations(t *testing.T) {
 		t.Errorf("お願いします: %v, want yes first", ms)
 	}
 }
+
+func TestFailureIf(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"それでも来なかったら？", true},
+		{"待ってもダメならどうする？", true},
+		{"どれも使えなかったら？", true},
+		{"コードが届かない場合は？", true},
+		{"30日も待つの？", false},
+		{"選んだらどうなる？", false},
+		{"届いたらどうする？", false},
+	}
+	for _, tt := range tests {
+		if got := failureIf(Normalize(tt.text)); got != tt.want {
+			t.Errorf("failureIf(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestFailureIfReadsAsNo: "what if it still does not come?" asks where the
+// no branch of the current question leads; elsewhere it answers nothing.
+func TestFailureIfReadsAsNo(t *testing.T) {
+	m := newTestMatcher(t)
+	ms := m.Understand("それでも届かなかったら？", []string{"yes", "no"})
+	if len(ms) == 0 || ms[0].Intent != "no" || ms[0].Score < DefaultThreshold {
+		t.Fatalf("with no expected: %v, want no first at or above the threshold", ms)
+	}
+	for _, match := range m.Understand("それでも届かなかったら？", nil) {
+		if match.Intent == "no" || match.Intent == "yes" {
+			t.Fatalf("without expects: %v reads as an answer", match)
+		}
+	}
+	for _, match := range m.Understand("届いたら次はどうする？", []string{"yes", "no"}) {
+		if match.Intent == "no" {
+			t.Fatalf("届いたら次はどうする？ reads as no (%v)", match.Score)
+		}
+	}
+}
+
+// TestBotWordsAreDomain: words the bot itself uses in its messages are no
+// evidence for the out-of-scope reading.
+func TestBotWordsAreDomain(t *testing.T) {
+	const text = "電波は普通に入ってます"
+	p := loadPack(t, "testdata/pack.yaml")
+	if ms := New(p).Understand(text, nil); len(ms) == 0 || ms[0].Intent != "other_topics" {
+		t.Fatalf("before the bot says 電波: %v, want other_topics first", ms)
+	}
+	cp := *p
+	cp.Nodes = append([]knowledge.Node(nil), p.Nodes...)
+	cp.Nodes = append(cp.Nodes, knowledge.Node{ID: "sms_settings", Topic: "sms_check", Messages: []knowledge.Message{{Text: "電波が届く場所にいるか確かめてください"}}})
+	for _, match := range New(&cp).Understand(text, nil) {
+		if match.Intent == "other_topics" && match.Score >= DefaultThreshold {
+			t.Fatalf("after the bot says 電波: other_topics at %v", match.Score)
+		}
+	}
+}
