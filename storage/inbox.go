@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,68 +18,69 @@ import (
 
 var _ bot.Store = (*DB)(nil)
 
-// Accept stores events in the inbox in one transaction and returns after the
-// commit. An event whose webhook event id is already there (a redelivery, or
-// the same event arriving twice at once) is skipped. Text is redacted again
-// here, so nothing raw is stored even if a caller forgot. It counts events by
-// type (and "duplicate") in metrics.Events.
+// Accept stores events in the inbox with one multi-row INSERT (atomic on
+// its own) and returns after the commit. An event whose webhook event id is
+// already there (a redelivery, or the same event arriving twice at once) is
+// skipped. Text is redacted again here, so nothing raw is stored even if a
+// caller forgot. It counts events by type (and "duplicate") in
+// metrics.Events.
 func (db *DB) Accept(ctx context.Context, events []bot.Event) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
 	now := db.now()
-	var freshTypes []string
-	dups := 0
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		freshTypes, dups = freshTypes[:0], 0
-		for _, ev := range events {
-			if ev.ID == "" {
-				ev.ID = "local-" + uuid.NewString()
-			}
-			ev.Text = redact.Text(ev.Text)
-			ev.Timestamp = ev.Timestamp.UTC()
-			if ev.Timestamp.IsZero() {
-				ev.Timestamp = now
-			}
-			payload, err := json.Marshal(ev)
-			if err != nil {
-				return err
-			}
-			row := InboxEvent{
-				WebhookEventID: ev.ID,
-				ChatID:         ev.ChatID,
-				UserID:         ev.UserID,
-				Type:           ev.Type,
-				Payload:        string(payload),
-				Status:         StatusPending,
-				EventAt:        ev.Timestamp,
-				AcceptedAt:     now,
-			}
-			res := tx.Clauses(clause.OnConflict{
-				Columns:   []clause.Column{{Name: "webhook_event_id"}},
-				DoNothing: true,
-			}).Create(&row)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 1 {
-				freshTypes = append(freshTypes, eventType(ev))
-			} else {
-				dups++
-			}
+	types := make(map[string]string, len(events)) // webhook event id -> metrics label
+	var q strings.Builder
+	q.WriteString(`INSERT INTO inbox_events
+		(webhook_event_id, chat_id, user_id, type, payload, status, attempts, error, event_at, accepted_at) VALUES `)
+	args := make([]any, 0, 8*len(events))
+	for i, ev := range events {
+		if ev.ID == "" {
+			ev.ID = "local-" + uuid.NewString()
 		}
-		return nil
-	})
+		ev.Text = redact.Text(ev.Text)
+		ev.Timestamp = ev.Timestamp.UTC()
+		if ev.Timestamp.IsZero() {
+			ev.Timestamp = now
+		}
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return 0, fmt.Errorf("storage: accept events: %w", err)
+		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, 0, '', ?, ?)")
+		args = append(args, ev.ID, ev.ChatID, ev.UserID, ev.Type, string(payload), StatusPending, ev.Timestamp, now)
+		types[ev.ID] = eventType(ev)
+	}
+	q.WriteString(" ON CONFLICT (webhook_event_id) DO NOTHING RETURNING webhook_event_id")
+	rows, err := db.sql.QueryContext(ctx, db.rebind(q.String()), args...)
 	if err != nil {
 		return 0, fmt.Errorf("storage: accept events: %w", err)
 	}
-	for _, t := range freshTypes {
-		metrics.Events.WithLabelValues(t).Inc()
+	defer rows.Close()
+	var fresh []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return 0, fmt.Errorf("storage: accept events: %w", err)
+		}
+		fresh = append(fresh, id)
 	}
-	if dups > 0 {
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("storage: accept events: %w", err)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("storage: accept events: %w", err)
+	}
+	for _, id := range fresh {
+		metrics.Events.WithLabelValues(types[id]).Inc()
+	}
+	if dups := len(events) - len(fresh); dups > 0 {
 		metrics.Events.WithLabelValues("duplicate").Add(float64(dups))
 	}
-	return len(freshTypes), nil
+	return len(fresh), nil
 }
 
 // eventType is the metrics label: the message type for messages.
@@ -108,20 +110,27 @@ func (db *DB) PendingChats(ctx context.Context, before time.Time, limit int) ([]
 
 // PendingEvents implements bot.Store.
 func (db *DB) PendingEvents(ctx context.Context, chatID string, limit int) ([]bot.InboxItem, error) {
-	var rows []InboxEvent
-	err := db.gorm.WithContext(ctx).
-		Where("chat_id = ? AND status = ?", chatID, StatusPending).
-		Order("event_at, id").Limit(limit).Find(&rows).Error
+	rows, err := db.sql.QueryContext(ctx, db.rebind(`SELECT id, payload, accepted_at, attempts FROM inbox_events
+		WHERE chat_id = ? AND status = ? ORDER BY event_at, id LIMIT ?`), chatID, StatusPending, limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: pending events: %w", err)
 	}
-	items := make([]bot.InboxItem, 0, len(rows))
-	for _, r := range rows {
-		var ev bot.Event
-		if err := json.Unmarshal([]byte(r.Payload), &ev); err != nil {
-			return nil, fmt.Errorf("storage: inbox event %d: %w", r.ID, err)
+	defer rows.Close()
+	var items []bot.InboxItem
+	for rows.Next() {
+		var it bot.InboxItem
+		var payload string
+		if err := rows.Scan(&it.Seq, &payload, &it.AcceptedAt, &it.Attempts); err != nil {
+			return nil, fmt.Errorf("storage: pending events: %w", err)
 		}
-		items = append(items, bot.InboxItem{Seq: r.ID, Event: ev, AcceptedAt: r.AcceptedAt.UTC(), Attempts: r.Attempts})
+		if err := json.Unmarshal([]byte(payload), &it.Event); err != nil {
+			return nil, fmt.Errorf("storage: inbox event %d: %w", it.Seq, err)
+		}
+		it.AcceptedAt = it.AcceptedAt.UTC()
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: pending events: %w", err)
 	}
 	return items, nil
 }

@@ -2,44 +2,44 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/todoku/todoku/bot"
 )
 
 // Undelivered implements bot.Store.
 func (db *DB) Undelivered(ctx context.Context, chatID string) ([]bot.Outgoing, error) {
-	var rows []OutboxRow
-	if err := db.gorm.WithContext(ctx).Where("chat_id = ? AND status = ?", chatID, StatusPending).
-		Order("id").Find(&rows).Error; err != nil {
+	rows, err := db.sql.QueryContext(ctx, db.rebind(`SELECT id, chat_id, reply_token, retry_key, messages, event_at, attempted
+		FROM outbox WHERE chat_id = ? AND status = ? ORDER BY id`), chatID, StatusPending)
+	if err != nil {
 		return nil, fmt.Errorf("storage: undelivered: %w", err)
 	}
-	out := make([]bot.Outgoing, 0, len(rows))
-	for _, r := range rows {
-		var msgs []json.RawMessage
-		if err := json.Unmarshal([]byte(r.Messages), &msgs); err != nil {
-			return nil, fmt.Errorf("storage: outbox row %d: %w", r.ID, err)
+	defer rows.Close()
+	var out []bot.Outgoing
+	for rows.Next() {
+		var o bot.Outgoing
+		var msgs string
+		if err := rows.Scan(&o.ID, &o.ChatID, &o.ReplyToken, &o.RetryKey, &msgs, &o.EventTime, &o.Attempted); err != nil {
+			return nil, fmt.Errorf("storage: undelivered: %w", err)
 		}
-		out = append(out, bot.Outgoing{
-			ID:         r.ID,
-			ChatID:     r.ChatID,
-			ReplyToken: r.ReplyToken,
-			RetryKey:   r.RetryKey,
-			Messages:   msgs,
-			EventTime:  r.EventAt.UTC(),
-			Attempted:  r.Attempted,
-		})
+		if err := json.Unmarshal([]byte(msgs), &o.Messages); err != nil {
+			return nil, fmt.Errorf("storage: outbox row %d: %w", o.ID, err)
+		}
+		o.EventTime = o.EventTime.UTC()
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: undelivered: %w", err)
 	}
 	return out, nil
 }
 
 // MarkAttempted implements bot.Store.
 func (db *DB) MarkAttempted(ctx context.Context, id int64) error {
-	if err := db.gorm.WithContext(ctx).Model(&OutboxRow{}).Where("id = ?", id).Update("attempted", true).Error; err != nil {
+	if _, err := db.sql.ExecContext(ctx, db.rebind(`UPDATE outbox SET attempted = ? WHERE id = ?`), true, id); err != nil {
 		return fmt.Errorf("storage: mark attempted: %w", err)
 	}
 	return nil
@@ -47,31 +47,55 @@ func (db *DB) MarkAttempted(ctx context.Context, id int64) error {
 
 // MarkSent implements bot.Store.
 func (db *DB) MarkSent(ctx context.Context, id int64, d bot.Delivery, now time.Time) error {
-	now = now.UTC()
-	return db.finishDelivery(ctx, id, map[string]any{
-		"status": StatusSent, "via": d.Via, "request_id": d.RequestID, "sent_at": now, "error": "",
-	}, map[string]any{
-		"delivery_status": StatusSent, "via": d.Via, "request_id": d.RequestID, "sent_at": now, "error": "",
-	})
+	return db.finishDelivery(ctx, id, StatusSent, d.Via, d.RequestID, now.UTC(), "")
 }
 
 // MarkFailed implements bot.Store. reason must not contain message content.
 func (db *DB) MarkFailed(ctx context.Context, id int64, reason string, now time.Time) error {
-	return db.finishDelivery(ctx, id, map[string]any{
-		"status": StatusFailed, "error": reason,
-	}, map[string]any{
-		"delivery_status": StatusFailed, "error": reason,
-	})
+	return db.finishDelivery(ctx, id, StatusFailed, "", "", time.Time{}, reason)
 }
 
-func (db *DB) finishDelivery(ctx context.Context, id int64, outbox, messages map[string]any) error {
-	outbox["reply_token"] = "" // single use and short-lived: nothing to keep
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&OutboxRow{}).Where("id = ?", id).Updates(outbox).Error; err != nil {
-			return err
+// finishDelivery records the outcome on the outbox row and its logged
+// messages, atomically: one statement on Postgres, one transaction on
+// SQLite. The reply token is cleared (single use, short-lived). A failure
+// keeps via, request_id and sent_at as they were.
+func (db *DB) finishDelivery(ctx context.Context, id int64, status, via, requestID string, sentAt time.Time, reason string) error {
+	var err error
+	sent := status == StatusSent
+	if db.dialect == Postgres {
+		if sent {
+			_, err = db.sql.ExecContext(ctx, `WITH o AS (
+				UPDATE outbox SET status = $1, via = $2, request_id = $3, sent_at = $4, error = '', reply_token = ''
+				WHERE id = $5 RETURNING id)
+				UPDATE messages SET delivery_status = $1, via = $2, request_id = $3, sent_at = $4, error = ''
+				WHERE outbox_id IN (SELECT id FROM o)`, status, via, requestID, sentAt, id)
+		} else {
+			_, err = db.sql.ExecContext(ctx, `WITH o AS (
+				UPDATE outbox SET status = $1, error = $2, reply_token = '' WHERE id = $3 RETURNING id)
+				UPDATE messages SET delivery_status = $1, error = $2
+				WHERE outbox_id IN (SELECT id FROM o)`, status, reason, id)
 		}
-		return tx.Model(&Message{}).Where("outbox_id = ?", id).Updates(messages).Error
-	})
+	} else {
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if sent {
+				_, err = tx.ExecContext(ctx, `UPDATE outbox SET status = ?, via = ?, request_id = ?, sent_at = ?, error = '', reply_token = '' WHERE id = ?`,
+					status, via, requestID, sentAt, id)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE outbox SET status = ?, error = ?, reply_token = '' WHERE id = ?`, status, reason, id)
+			}
+			if err != nil {
+				return err
+			}
+			if sent {
+				_, err = tx.ExecContext(ctx, `UPDATE messages SET delivery_status = ?, via = ?, request_id = ?, sent_at = ?, error = '' WHERE outbox_id = ?`,
+					status, via, requestID, sentAt, id)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE messages SET delivery_status = ?, error = ? WHERE outbox_id = ?`, status, reason, id)
+			}
+			return err
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("storage: record delivery: %w", err)
 	}

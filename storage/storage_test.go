@@ -126,6 +126,12 @@ func TestAcceptDedupe(t *testing.T) {
 			t.Fatalf("Accept with a redelivery = %d, %v; want 1", n, err)
 		}
 
+		// The same id twice in one request (one multi-row insert): once.
+		n, err = db.Accept(ctx, []bot.Event{textEvent("e4", "U3", "a", t0), textEvent("e4", "U3", "a", t0)})
+		if err != nil || n != 1 {
+			t.Fatalf("Accept of one id twice in a request = %d, %v; want 1", n, err)
+		}
+
 		// The same event delivered many times at once: exactly one is fresh.
 		var fresh atomic.Int64
 		var wg sync.WaitGroup
@@ -142,8 +148,8 @@ func TestAcceptDedupe(t *testing.T) {
 		if fresh.Load() != 1 {
 			t.Fatalf("concurrent Accept of one event: %d fresh, want 1", fresh.Load())
 		}
-		if n, _ := db.Backlog(ctx); n != 4 {
-			t.Fatalf("Backlog = %d, want 4", n)
+		if n, _ := db.Backlog(ctx); n != 5 {
+			t.Fatalf("Backlog = %d, want 5", n)
 		}
 
 		items, err := db.PendingEvents(ctx, "U1", 10)
