@@ -293,6 +293,14 @@ func TestScenarios(t *testing.T) {
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
 			{in: say("待つのは何のため"), node: "other", reason: ReasonIntent, intent: "other_topic"},
 		}},
+		{name: "the menu's reading mid-step sends the step again", steps: []step{
+			{in: tap("go=email_check"), node: "email_check", reason: ReasonChoice},
+			{in: say("こんにちは"), node: "email_check", reason: ReasonIntent, intent: "greet",
+				texts: []string{"迷惑メールフォルダを確認してください。", "見つかりましたか？"}, qrs: emailQRs, history: []string{"-"}},
+			{in: say("こんにちは"), after: time.Hour, node: "welcome", reason: ReasonIntent, intent: "greet", texts: welcomeTexts},
+			{in: tap("go=email_done"), node: "email_done", reason: ReasonChoice, resolved: true},
+			{in: say("こんにちは"), node: "welcome", reason: ReasonIntent, intent: "greet"},
+		}},
 		{name: "resume after a side question goes back", steps: []step{
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
 			{in: say("30日も待つの？"), node: "waiting", reason: ReasonIntent, intent: "waiting_topic", history: []string{"sms_check"}},

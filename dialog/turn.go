@@ -269,6 +269,12 @@ func (t *turn) text(s string) {
 	n := t.node()
 	matches := e.u.Understand(s, e.expectsFor(n, t.st.Paused))
 	a := e.decide(n, t.st.Paused, matches)
+	if !idle && !t.st.Paused && a.kind == actTopic && a.next == e.start.ID && n.ID != e.start.ID && n.Terminal == "" {
+		// どうしたらいい, 教えてください in the middle of a step ask about
+		// that step, not for the main menu (最初から is a command, and a
+		// user back after a pause is asked first): the step is sent again.
+		a.next = n.ID
+	}
 	if idle && a.kind != actCommand && a.kind != actTopic {
 		t.st.Paused = true
 		t.say(ReasonIdle, t.pausedQuickReplies(), knowledge.TextIdleResume)
