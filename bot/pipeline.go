@@ -100,8 +100,10 @@ func (e planError) Unwrap() error { return e.err }
 // turnObserver sees each processed event's plan (for HandleNow).
 type turnObserver func(item InboxItem, tc TurnContext, plan TurnPlan)
 
-// Process handles all pending events of one chat, in order, and returns
-// when none is left. It first delivers outbox rows a crash left behind.
+// Process handles the pending events of one chat, in order: those pending
+// when it looked (events accepted meanwhile are left to the next Process,
+// which Workers.Notify or the sweep schedules). It first delivers outbox
+// rows a crash left behind.
 func (p *Processor) Process(ctx context.Context, chatID string) error {
 	return p.process(ctx, chatID, nil, nil)
 }
@@ -123,27 +125,38 @@ func (p *Processor) process(ctx context.Context, chatID string, stop func() bool
 			return err
 		}
 	}
+	const batch = 32
 	for {
-		items, err := p.store.PendingEvents(ctx, chatID, 32)
+		items, err := p.store.PendingEvents(ctx, chatID, batch)
 		if err != nil {
 			return err
 		}
-		if len(items) == 0 {
-			return nil
-		}
+		again := len(items) == batch
 		for _, item := range items {
 			if stop != nil && stop() {
 				return nil
 			}
-			if err := p.handle(ctx, item, observe); err != nil {
+			retry, err := p.handle(ctx, item, observe)
+			if err != nil {
 				return err
 			}
+			again = again || retry
+		}
+		if !again {
+			// Nothing was left when the batch was read. An event accepted
+			// since then was committed before its Notify, which finds this
+			// chat running and queues it again (Workers), or is picked up
+			// by the sweep (another replica's, or if that replica died):
+			// no need to ask the database a second time. (A failed
+			// event still pending is retried at once: again is set.)
+			return nil
 		}
 	}
 }
 
-// handle processes one event: the turn, then the delivery.
-func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObserver) error {
+// handle processes one event: the turn, then the delivery. retry reports
+// an event whose turn failed and that stays pending for another attempt.
+func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObserver) (retry bool, err error) {
 	ev := item.Event
 	loading := p.startLoading(ctx, ev)
 	defer loading.stop()
@@ -161,17 +174,17 @@ func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObse
 	var pe planError
 	switch {
 	case errors.Is(err, ErrNotPending):
-		return nil // another worker or replica got there first
+		return false, nil // another worker or replica got there first
 	case errors.As(err, &pe):
 		failed, ferr := p.store.FailEvent(ctx, item.Seq, pe.Error(), p.MaxAttempts, p.Now())
 		if ferr != nil {
-			return ferr
+			return false, ferr
 		}
 		p.Logger.Error("event processing failed", slog.String("event_id", ev.ID), slog.String("type", ev.Type),
 			slog.Int("attempt", item.Attempts+1), slog.Bool("given_up", failed), slog.Any("error", pe.err))
-		return nil
+		return !failed, nil
 	case err != nil:
-		return err
+		return false, err
 	}
 	if ev.Type == "unfollow" && p.OnUnfollow != nil && ev.ChatID != "" {
 		if err := p.OnUnfollow(ctx, ev.ChatID); err != nil {
@@ -183,14 +196,18 @@ func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObse
 	}
 	loading.stop()
 	metrics.ProcessingSeconds.Observe(p.Now().Sub(item.AcceptedAt).Seconds())
-	return err
+	return false, err
 }
 
 // deliver sends one outbox row and records the outcome. A Sender error is
 // final: the row and its messages are marked failed (visible to staff).
 func (p *Processor) deliver(ctx context.Context, out Outgoing) error {
-	if err := p.store.MarkAttempted(ctx, out.ID); err != nil {
-		return err
+	// Attempted only matters for a reply (a push is made idempotent by its
+	// retry key), so a row without a reply token skips the write.
+	if out.ReplyToken != "" && !out.Attempted {
+		if err := p.store.MarkAttempted(ctx, out.ID); err != nil {
+			return err
+		}
 	}
 	d, err := p.sender.Send(ctx, out)
 	if err != nil {
