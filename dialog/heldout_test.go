@@ -72,3 +72,13 @@ const heldout3Floor = 0.9
 func TestHeldout3Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout3.txt", heldout3Floor)
 }
+
+// heldout4Floor is the share of conversations.heldout4.txt that must pass.
+const heldout4Floor = 0.85
+
+// TestHeldout4Conversations plays dialog/testdata/conversations.heldout4.txt:
+// 20 conversations written blind (without reading the pack or the earlier
+// held-out sets) and committed before being measured.
+func TestHeldout4Conversations(t *testing.T) {
+	testConversationFile(t, "conversations.heldout4.txt", heldout4Floor)
+}

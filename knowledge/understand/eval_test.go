@@ -218,3 +218,16 @@ func TestAccuracyHeldOut3(t *testing.T) {
 		t.Fatalf("third held-out accuracy %.1f%%, want at least 90%%", 100*acc)
 	}
 }
+
+// TestAccuracyHeldOut4 is a fourth held-out set of 100 first messages from
+// all 14 topics (casual and dialectal register, typos, emoji, loanwords),
+// written blind (before reading the pack or the earlier held-out sets) and
+// committed before any tuning.
+const heldout4Floor = 0.88
+
+func TestAccuracyHeldOut4(t *testing.T) {
+	p, m := newRealMatcher(t)
+	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout4.tsv")), "heldout4"); acc < heldout4Floor {
+		t.Fatalf("fourth held-out accuracy %.1f%%, want at least %.0f%%", 100*acc, 100*heldout4Floor)
+	}
+}
