@@ -97,6 +97,14 @@ type planError struct{ err error }
 func (e planError) Error() string { return e.err.Error() }
 func (e planError) Unwrap() error { return e.err }
 
+// chatWorkLocker is a Store that can take a chat's lock and read its
+// undelivered outbox rows and first pending events in one go
+// (storage.DB: one round trip on Postgres). The result is the same as
+// LockChat, Undelivered and PendingEvents(limit) one after the other.
+type chatWorkLocker interface {
+	LockChatWork(ctx context.Context, chatID string, limit int) (unlock func(), undelivered []Outgoing, pending []InboxItem, err error)
+}
+
 // turnObserver sees each processed event's plan (for HandleNow).
 type turnObserver func(item InboxItem, tc TurnContext, plan TurnPlan)
 
@@ -110,26 +118,39 @@ func (p *Processor) Process(ctx context.Context, chatID string) error {
 
 // process is Process with a stop check between events and an observer.
 func (p *Processor) process(ctx context.Context, chatID string, stop func() bool, observe turnObserver) error {
-	unlock, err := p.store.LockChat(ctx, chatID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
-	undelivered, err := p.store.Undelivered(ctx, chatID)
-	if err != nil {
-		return err
+	const batch = 32
+	var unlock func()
+	var undelivered []Outgoing
+	var items []InboxItem
+	var err error
+	if lw, ok := p.store.(chatWorkLocker); ok {
+		unlock, undelivered, items, err = lw.LockChatWork(ctx, chatID, batch)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	} else {
+		if unlock, err = p.store.LockChat(ctx, chatID); err != nil {
+			return err
+		}
+		defer unlock()
+		if undelivered, err = p.store.Undelivered(ctx, chatID); err != nil {
+			return err
+		}
+		if items, err = p.store.PendingEvents(ctx, chatID, batch); err != nil {
+			return err
+		}
 	}
 	for _, out := range undelivered {
 		if err := p.deliver(ctx, out); err != nil {
 			return err
 		}
 	}
-	const batch = 32
-	for {
-		items, err := p.store.PendingEvents(ctx, chatID, batch)
-		if err != nil {
-			return err
+	for first := true; ; first = false {
+		if !first {
+			if items, err = p.store.PendingEvents(ctx, chatID, batch); err != nil {
+				return err
+			}
 		}
 		again := len(items) == batch
 		for _, item := range items {

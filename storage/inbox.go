@@ -108,14 +108,21 @@ func (db *DB) PendingChats(ctx context.Context, before time.Time, limit int) ([]
 	return chats, nil
 }
 
+const pendingEventsSQL = `SELECT id, payload, accepted_at, attempts FROM inbox_events
+	WHERE chat_id = ? AND status = ? ORDER BY event_at, id LIMIT ?`
+
 // PendingEvents implements bot.Store.
 func (db *DB) PendingEvents(ctx context.Context, chatID string, limit int) ([]bot.InboxItem, error) {
-	rows, err := db.sql.QueryContext(ctx, db.rebind(`SELECT id, payload, accepted_at, attempts FROM inbox_events
-		WHERE chat_id = ? AND status = ? ORDER BY event_at, id LIMIT ?`), chatID, StatusPending, limit)
+	rows, err := db.sql.QueryContext(ctx, db.rebind(pendingEventsSQL), chatID, StatusPending, limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: pending events: %w", err)
 	}
 	defer rows.Close()
+	return scanInboxItems(rows)
+}
+
+// scanInboxItems reads the rows of pendingEventsSQL.
+func scanInboxItems(rows rowScanner) ([]bot.InboxItem, error) {
 	var items []bot.InboxItem
 	for rows.Next() {
 		var it bot.InboxItem

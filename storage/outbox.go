@@ -10,14 +10,28 @@ import (
 	"github.com/todoku/todoku/bot"
 )
 
+const undeliveredSQL = `SELECT id, chat_id, reply_token, retry_key, messages, event_at, attempted
+	FROM outbox WHERE chat_id = ? AND status = ? ORDER BY id`
+
 // Undelivered implements bot.Store.
 func (db *DB) Undelivered(ctx context.Context, chatID string) ([]bot.Outgoing, error) {
-	rows, err := db.sql.QueryContext(ctx, db.rebind(`SELECT id, chat_id, reply_token, retry_key, messages, event_at, attempted
-		FROM outbox WHERE chat_id = ? AND status = ? ORDER BY id`), chatID, StatusPending)
+	rows, err := db.sql.QueryContext(ctx, db.rebind(undeliveredSQL), chatID, StatusPending)
 	if err != nil {
 		return nil, fmt.Errorf("storage: undelivered: %w", err)
 	}
 	defer rows.Close()
+	return scanOutgoing(rows)
+}
+
+// rowScanner is what database/sql's and pgx's result sets have in common.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanOutgoing reads the rows of undeliveredSQL.
+func scanOutgoing(rows rowScanner) ([]bot.Outgoing, error) {
 	var out []bot.Outgoing
 	for rows.Next() {
 		var o bot.Outgoing

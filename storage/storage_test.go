@@ -391,3 +391,54 @@ func TestLockChatAcrossProcesses(t *testing.T) {
 	}
 	u3()
 }
+
+// TestLockChatWorkSeesPreviousHolder: the work LockChatWork reads is read
+// after the lock is granted, so it includes what the previous holder (in
+// another process) committed while the caller was waiting.
+func TestLockChatWorkSeesPreviousHolder(t *testing.T) {
+	u := storagetest.PostgresURL(t)
+	ctx := context.Background()
+	a := storagetest.Open(t, u)
+	b := storagetest.Open(t, u)
+	for _, ev := range []bot.Event{textEvent("w1", "U1", "x", t0), textEvent("w2", "U1", "y", t0.Add(time.Second))} {
+		if _, err := a.Accept(ctx, []bot.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unlock, outs, items, err := a.LockChatWork(ctx, "U1", 32)
+	if err != nil || len(outs) != 0 || len(items) != 2 || items[0].Event.ID != "w1" || items[1].Event.ID != "w2" {
+		t.Fatalf("LockChatWork = %d undelivered, %+v, %v; want 0, w1 and w2", len(outs), items, err)
+	}
+	type result struct {
+		outs  []bot.Outgoing
+		items []bot.InboxItem
+		err   error
+	}
+	got := make(chan result, 1)
+	go func() {
+		u2, outs, items, err := b.LockChatWork(ctx, "U1", 32)
+		if err == nil {
+			u2()
+		}
+		got <- result{outs, items, err}
+	}()
+	time.Sleep(100 * time.Millisecond) // b is waiting for the lock now
+	// While holding the lock, a processes w1: its reply is in the outbox, undelivered.
+	out, err := a.RunTurn(ctx, items[0], t0, func(bot.TurnContext) (bot.TurnPlan, error) {
+		return bot.TurnPlan{Log: true, InType: "text", Messages: []json.RawMessage{json.RawMessage(`{"type":"text","text":"a"}`)}}, nil
+	})
+	if err != nil || out == nil {
+		t.Fatalf("RunTurn: %v, %v", out, err)
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("b got the lock while a held it: %+v", r)
+	default:
+	}
+	unlock()
+	r := <-got
+	if r.err != nil || len(r.outs) != 1 || r.outs[0].ID != out.ID || len(r.items) != 1 || r.items[0].Event.ID != "w2" {
+		t.Fatalf("after a's unlock b read %d undelivered (%+v), %d pending (%+v), %v; want outbox %d and w2",
+			len(r.outs), r.outs, len(r.items), r.items, r.err, out.ID)
+	}
+}
