@@ -44,8 +44,10 @@ const (
 // Delivery happens after the commit, so a crash can leave an outbox row
 // undelivered; the next Process of that chat (after a restart: Recover)
 // delivers it before any newer event. MarkAttempted is stored before each
-// send: a row found later with Attempted set may or may not have reached
-// LINE (the crash came between the API call and MarkSent). The Sender then
+// send (by a store that implements TurnMarksAttempted, in the turn's own
+// transaction for the first send): a row found later with Attempted set
+// may or may not have reached LINE (the crash came somewhere between that
+// commit and MarkSent). The Sender then
 // decides: a reply token is single use and a retried reply fails harmlessly
 // if the first went out, and a push carries the row's fixed X-Line-Retry-Key
 // so LINE drops a duplicate within 24 hours. The one case left is a reply
@@ -103,6 +105,13 @@ func (e planError) Unwrap() error { return e.err }
 // LockChat, Undelivered and PendingEvents(limit) one after the other.
 type chatWorkLocker interface {
 	LockChatWork(ctx context.Context, chatID string, limit int) (unlock func(), undelivered []Outgoing, pending []InboxItem, err error)
+}
+
+// turnAttemptMarker is a Store whose RunTurn stores outbox rows that have
+// a reply token as attempted already (storage.DB), so the first delivery
+// after the turn needs no MarkAttempted.
+type turnAttemptMarker interface {
+	TurnMarksAttempted() bool
 }
 
 // turnObserver sees each processed event's plan (for HandleNow).
@@ -213,7 +222,11 @@ func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObse
 		}
 	}
 	if out != nil {
-		err = p.deliver(ctx, *out)
+		marked := false
+		if m, ok := p.store.(turnAttemptMarker); ok {
+			marked = m.TurnMarksAttempted()
+		}
+		err = p.send(ctx, *out, marked)
 	}
 	loading.stop()
 	metrics.ProcessingSeconds.Observe(p.Now().Sub(item.AcceptedAt).Seconds())
@@ -223,9 +236,14 @@ func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObse
 // deliver sends one outbox row and records the outcome. A Sender error is
 // final: the row and its messages are marked failed (visible to staff).
 func (p *Processor) deliver(ctx context.Context, out Outgoing) error {
+	return p.send(ctx, out, false)
+}
+
+// send is deliver; marked says the store already recorded the attempt.
+func (p *Processor) send(ctx context.Context, out Outgoing, marked bool) error {
 	// Attempted only matters for a reply (a push is made idempotent by its
 	// retry key), so a row without a reply token skips the write.
-	if out.ReplyToken != "" && !out.Attempted {
+	if out.ReplyToken != "" && !out.Attempted && !marked {
 		if err := p.store.MarkAttempted(ctx, out.ID); err != nil {
 			return err
 		}

@@ -232,8 +232,10 @@ func TestRunTurn(t *testing.T) {
 			t.Fatalf("backlog %d", n)
 		}
 		und, err := db.Undelivered(ctx, "U1")
-		if err != nil || len(und) != 1 || und[0].ID != out.ID || und[0].Attempted {
-			t.Fatalf("Undelivered = %+v, %v", und, err)
+		// The row has a reply token: the turn stored it as attempted
+		// (TurnMarksAttempted), but the Outgoing to send first says not.
+		if err != nil || len(und) != 1 || und[0].ID != out.ID || !und[0].Attempted || out.Attempted || out.ReplyToken == "" {
+			t.Fatalf("Undelivered = %+v, %v (RunTurn returned %+v)", und, err, out)
 		}
 		if err := db.MarkAttempted(ctx, out.ID); err != nil {
 			t.Fatal(err)

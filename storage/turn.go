@@ -438,6 +438,21 @@ func saveSession(w turnWriter, chat string, rd turnRead, st dialog.State, now ti
 	return nil
 }
 
+const insertOutboxSQL = `INSERT INTO outbox (chat_id, inbox_event_id, reply_token, retry_key, messages, status, attempted, event_at, created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// TurnMarksAttempted reports that RunTurn stores an outbox row that has a
+// reply token as attempted already, in the turn's own transaction, so the
+// pipeline need not call MarkAttempted before its first send. The Outgoing
+// RunTurn returns still has Attempted false: it is the first attempt.
+//
+// This is MarkAttempted moved one commit earlier. Either way a crash
+// between the commit that sets it and the send leaves a row marked
+// attempted that was not sent, which the Sender handles (it retries the
+// reply with the same token); the window only grows by the round trip
+// MarkAttempted took.
+func (db *DB) TurnMarksAttempted() bool { return true }
+
 func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bot.TurnPlan, trace dialog.Trace, now time.Time) (*bot.Outgoing, error) {
 	msgs, err := json.Marshal(p.Messages)
 	if err != nil {
@@ -445,14 +460,15 @@ func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bo
 	}
 	retryKey := uuid.NewString()
 	eventAt := ev.Timestamp.UTC()
+	// A row with a reply token is stored as attempted (TurnMarksAttempted):
+	// once this commits, the pipeline may send it at any moment.
+	attempted := ev.ReplyToken != ""
 	var outboxID int64
 	switch w := w.(type) {
 	case *pgWriter:
-		w.insertID(&w.outboxID, `INSERT INTO outbox (chat_id, inbox_event_id, reply_token, retry_key, messages, status, event_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, eventAt, now)
+		w.insertID(&w.outboxID, insertOutboxSQL, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, attempted, eventAt, now)
 	case *sqliteWriter:
-		w.insertID(&w.outboxID, `INSERT INTO outbox (chat_id, inbox_event_id, reply_token, retry_key, messages, status, event_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, eventAt, now)
+		w.insertID(&w.outboxID, insertOutboxSQL, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, attempted, eventAt, now)
 		outboxID = w.outboxID
 	}
 	// All outbound messages in one multi-row insert.
