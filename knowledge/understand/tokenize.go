@@ -49,7 +49,9 @@ var (
 	// (送ってしまう, 見ている, 教えてください). Other non-independent verbs
 	// (送り直す, 要求しすぎる) keep their meaning.
 	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true, "てる": true, "でる": true, "とる": true, "どる": true, "ちまう": true}
-	negAux   = map[string]bool{"ない": true, "ぬ": true, "ん": true, "無い": true}
+	// negAux are the negations; へん and ひん are the Kansai ones
+	// (届かへん, できひん), which IPADIC tags as auxiliaries too.
+	negAux = map[string]bool{"ない": true, "ぬ": true, "ん": true, "無い": true, "へん": true, "ひん": true}
 	// frameWords say how a question is asked, not what it is about
 	// (場合は, やり方, よろしいでしょうか, 恐れ入りますが; also どう before
 	// する, see beforeDo): in a

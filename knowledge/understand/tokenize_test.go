@@ -35,6 +35,9 @@ func TestWords(t *testing.T) {
 		{"ブロックしてるかもしれない", "ブロック"},
 		{"届いてないかもしれません", "届く ない"},
 		{"送り直しても来ない", "送る 直す 来る ない"},
+		// Kansai negations.
+		{"コードが届かへん", "コード 届く ない"},
+		{"ログインできひん", "ログイン できる ない"},
 		// Question frames: どう before する/やる, 場合, politeness go; verb+方
 		// counts as the verb.
 		{"どうすればいいですか", ""},
