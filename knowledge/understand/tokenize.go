@@ -53,12 +53,12 @@ var (
 	// (届かへん, できひん), which IPADIC tags as auxiliaries too.
 	negAux = map[string]bool{"ない": true, "ぬ": true, "ん": true, "無い": true, "へん": true, "ひん": true}
 	// frameWords say how a question is asked, not what it is about
-	// (場合は, やり方, よろしいでしょうか, 恐れ入りますが; also どう before
+	// (場合は, やり方, よろしいでしょうか, 恐れ入りますが, すみませんが; also どう before
 	// する, see beforeDo): in a
 	// small pack each occurs in one or two topics by chance and would weigh
 	// like a topic word. Nouns of the form verb+方 (書き方, 使い方) count as
 	// their verb (see howVerb).
-	frameWords = map[string]bool{"場合": true, "仕方": true, "よろしい": true, "恐れ入る": true}
+	frameWords = map[string]bool{"場合": true, "仕方": true, "よろしい": true, "恐れ入る": true, "すみません": true, "すいません": true}
 	kanjiNum   = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 )
 
