@@ -57,22 +57,23 @@ const maxResults = 5
 // Scoring weights, chosen by 5-fold cross-validation over the pack's examples
 // (cv_test.go). See DefaultThreshold for what the score means.
 const (
-	wordWeight       = 0.5 // share of the word channel; the rest is bigrams
-	exampleShare     = 0.5 // share of the best example (Dice); the rest is intent coverage
-	oovWordShare     = 0.5 // weight of an unseen word relative to the rarest known word
-	oovNounShare     = 1.0 // same for an unseen noun: what the text is about
-	oovGramShare     = 0.3 // same for unseen bigrams
-	answerBonus      = 0.1 // added to expected answers (はい, メール, SMS)
-	shortBonus       = 0.1 // added again when the text is one or two words
-	leadWeight       = 1.0 // share of the lead over another meaning added to the best score
-	oodScale         = 1.2 // scale of the out-of-domain evidence for the fallback intent
-	oodMin           = 0.6 // share of unknown words from which there is such evidence
-	oodMax           = 0.6 // most such evidence can weigh (two or more words needed)
-	echoNo           = 0.4 // raw score of "no" for a short negated reply where no is expected
-	anchorMinIntents = 2   // intents a noun must appear in to be an anchor
-	kanaMin          = 6   // runes from which text can be read as kana-written
-	kanaShare        = 0.7 // share of hiragana that makes text kana-written
-	sentenceShare    = 0.9 // weight of one sentence's reading against the whole text's
+	wordWeight       = 0.5  // share of the word channel; the rest is bigrams
+	exampleShare     = 0.5  // share of the best example (Dice); the rest is intent coverage
+	oovWordShare     = 0.5  // weight of an unseen word relative to the rarest known word
+	oovNounShare     = 1.0  // same for an unseen noun: what the text is about
+	oovGramShare     = 0.3  // same for unseen bigrams
+	answerBonus      = 0.1  // added to expected answers (はい, メール, SMS)
+	shortBonus       = 0.1  // added again when the text is one or two words
+	leadWeight       = 1.0  // share of the lead over another meaning added to the best score
+	oodScale         = 1.2  // scale of the out-of-domain evidence for the fallback intent
+	oodMin           = 0.6  // share of unknown words from which there is such evidence
+	oodMax           = 0.6  // most such evidence can weigh (two or more words needed)
+	echoNo           = 0.4  // raw score of "no" for a short negated reply where no is expected
+	anchorMinIntents = 2    // intents a noun must appear in to be an anchor
+	kanaMin          = 6    // runes from which text can be read as kana-written
+	kanaShare        = 0.7  // share of hiragana that makes text kana-written
+	sentenceShare    = 0.9  // weight of one sentence's reading against the whole text's
+	tieLead          = 0.05 // lead over another meaning under which the whole text's reading is a tie
 )
 
 // Matcher scores free text against the intents of one pack. Build it with New;
@@ -761,9 +762,10 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 // preferred, the more so for short texts (はい, メール, SMSです).
 //
 // Text of several sentences that is not understood as a whole (やっぱり自分
-// でやります。コードが届かないです) is read again sentence by sentence: a
-// topic or command that one sentence says clearly counts, a little
-// discounted, where the other sentences diluted it.
+// でやります。コードが届かないです), or whose two best meanings tie, is read
+// again sentence by sentence: a topic or command that one sentence says
+// clearly counts, a little discounted, where the other sentences diluted it
+// (SMSが受け取れない。番号は間違ってないはず is about SMS, not a changed number).
 //
 // A question (…使える？, 何もしなくて大丈夫？) does not answer the bot's
 // question: it reads as an answer only where one of the answer's examples is
@@ -797,7 +799,7 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 		raw[no] = max(raw[no], echoNo, slices.Max(raw))
 	}
 	res := m.rank(raw, expects, short, question, negated, ifFails)
-	if len(res) > 0 && res[0].Score >= DefaultThreshold {
+	if len(res) > 0 && res[0].Score >= DefaultThreshold && !m.tie(res) {
 		return res
 	}
 	if parts := sentences(text); len(parts) > 1 {
@@ -813,6 +815,18 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 		res = m.rank(raw, expects, short, question, negated, ifFails)
 	}
 	return res
+}
+
+// tie reports whether the best reading leads the best one of another meaning
+// by less than tieLead.
+func (m *Matcher) tie(res []knowledge.Match) bool {
+	meaning := m.intents[m.byID[res[0].Intent]].meaning
+	for _, r := range res[1:] {
+		if m.intents[m.byID[r.Intent]].meaning != meaning {
+			return res[0].Score-r.Score < tieLead
+		}
+	}
+	return false
 }
 
 // rank turns raw scores into matches, best first: expected answers gain

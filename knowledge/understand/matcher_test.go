@@ -341,3 +341,22 @@ func TestBotWordsAreDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestTie: a lead under tieLead over another meaning is a tie; intents of the
+// same meaning do not compete.
+func TestTie(t *testing.T) {
+	_, m := newRealMatcher(t)
+	tests := []struct {
+		res  []knowledge.Match
+		want bool
+	}{
+		{[]knowledge.Match{{Intent: "sms_check", Score: 0.64}, {Intent: "replace_method", Score: 0.63}}, true},
+		{[]knowledge.Match{{Intent: "sms_check", Score: 0.80}, {Intent: "replace_method", Score: 0.63}}, false},
+		{[]knowledge.Match{{Intent: "sms_check", Score: 0.64}}, false},
+	}
+	for _, tt := range tests {
+		if got := m.tie(tt.res); got != tt.want {
+			t.Errorf("tie(%v) = %v, want %v", tt.res, got, tt.want)
+		}
+	}
+}
