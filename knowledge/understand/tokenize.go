@@ -58,8 +58,10 @@ var (
 	// small pack each occurs in one or two topics by chance and would weigh
 	// like a topic word. Nouns of the form verb+方 (書き方, 使い方) count as
 	// their verb (see howVerb).
-	frameWords = map[string]bool{"場合": true, "仕方": true, "よろしい": true, "恐れ入る": true, "すみません": true, "すいません": true}
-	kanjiNum   = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
+	frameWords = map[string]bool{"場合": true, "仕方": true, "よろしい": true, "恐れ入る": true, "すみません": true, "すいません": true,
+		// Hedges (たぶんSMSだと思う) say how sure the user is, not what about.
+		"たぶん": true, "多分": true, "おそらく": true, "恐らく": true, "思う": true, "かも": true}
+	kanjiNum = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 )
 
 // Words returns the content words of normalised text: base forms (届き, 届か
