@@ -51,6 +51,11 @@ const AnswerNo = "no"
 // for it.
 const AnswerYes = "yes"
 
+// AnswerUnknown is the answer intent id for "I don't know"; a negated text
+// that names two or more of the other expected answers (メールかSMSかわからない)
+// picks none of them and counts for it.
+const AnswerUnknown = "unknown"
+
 // maxResults bounds the candidates Understand returns.
 const maxResults = 5
 
@@ -73,6 +78,8 @@ const (
 	kanaMin          = 6    // runes from which text can be read as kana-written
 	kanaShare        = 0.7  // share of hiragana that makes text kana-written
 	sentenceShare    = 0.9  // weight of one sentence's reading against the whole text's
+	choiceMin        = 0.3  // raw score from which an expected choice counts as named
+	noPickShare      = 0.5  // weight left to choices named together in a negated text
 	tieLead          = 0.05 // lead over another meaning under which the whole text's reading is a tie
 )
 
@@ -798,6 +805,9 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 		// so no reads at least as well as any topic they name.
 		raw[no] = max(raw[no], echoNo, slices.Max(raw))
 	}
+	if negated && endsNegated(wf) && slices.Contains(expects, AnswerUnknown) {
+		m.noPick(raw, expects)
+	}
 	res := m.rank(raw, expects, short, question, negated, ifFails)
 	if len(res) > 0 && res[0].Score >= DefaultThreshold && !m.tie(res) {
 		return res
@@ -815,6 +825,48 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 		res = m.rank(raw, expects, short, question, negated, ifFails)
 	}
 	return res
+}
+
+// noPick halves the choices a text ending in a negation names together
+// (メールかSMSかわからない, SMSだったかアプリだったか覚えてない): naming two of
+// them is no pick, and the unknown answer's own words then decide.
+func (m *Matcher) noPick(raw []float64, expects []string) {
+	named := 0
+	for _, id := range expects {
+		if i, ok := m.byID[id]; ok && isChoice(id) && raw[i] >= choiceMin {
+			named++
+		}
+	}
+	if named < 2 {
+		return
+	}
+	for _, id := range expects {
+		if i, ok := m.byID[id]; ok && isChoice(id) && raw[i] >= choiceMin {
+			raw[i] *= noPickShare
+		}
+	}
+}
+
+// endsNegated reports whether the last word of word features is a negation
+// (メールかSMSかわからない, not アプリじゃなくてメール).
+func endsNegated(feats []string) bool {
+	last := ""
+	for _, f := range feats {
+		if !strings.ContainsAny(f, "+~") {
+			last = f
+		}
+	}
+	return last == Neg
+}
+
+// isChoice reports whether answer id picks one option of several (メール,
+// SMS), unlike yes, no, unknown and done.
+func isChoice(id string) bool {
+	switch id {
+	case AnswerYes, AnswerNo, AnswerUnknown, "done":
+		return false
+	}
+	return true
 }
 
 // tie reports whether the best reading leads the best one of another meaning

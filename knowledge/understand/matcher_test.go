@@ -2,6 +2,7 @@ package understand
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -357,6 +358,35 @@ func TestTie(t *testing.T) {
 	for _, tt := range tests {
 		if got := m.tie(tt.res); got != tt.want {
 			t.Errorf("tie(%v) = %v, want %v", tt.res, got, tt.want)
+		}
+	}
+}
+
+// TestNoPick: a negated text that names two of the expected choices picks
+// neither; one choice alone is still a pick.
+func TestNoPick(t *testing.T) {
+	_, m := newRealMatcher(t)
+	expects := []string{"email", "sms", "call", "app", "unknown"}
+	tests := []struct{ text, want string }{
+		{"メールかSMSかわからない", "unknown"},
+		{"SMSかアプリか分かりません", "unknown"},
+		{"SMSです", "sms"},
+		{"SMSじゃなくてメールです", "email"},
+	}
+	for _, tt := range tests {
+		// The best answer reading (a topic may come first: the engine
+		// prefers answers that are nearly as good).
+		got := ""
+		for _, match := range m.Understand(tt.text, expects) {
+			if slices.Contains(expects, match.Intent) {
+				if match.Score >= DefaultThreshold {
+					got = match.Intent
+				}
+				break
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%q: best answer %q, want %s", tt.text, got, tt.want)
 		}
 	}
 }
