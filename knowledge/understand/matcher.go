@@ -993,8 +993,8 @@ func sentences(text string) []string {
 }
 
 // isQuestion reports whether text asks something: it ends in a question mark
-// (…使える？, 消えちゃう?) or in a polite question ending (…ですか, …ますか).
-// A question is not the answer yes, whatever words it shares with one.
+// (…使える？, 消えちゃう?), in a polite question ending (…ですか, …ますか) or
+// in asking what to do (じゃあどうすれば, どうしたらいいの). A question is not the answer yes, whatever words it shares with one.
 func isQuestion(text string) bool {
 	t := strings.TrimRightFunc(text, func(r rune) bool {
 		return unicode.IsSpace(r) || r == '。' || r == '…' || r == '・' || unicode.Is(unicode.So, r)
@@ -1002,7 +1002,7 @@ func isQuestion(text string) bool {
 	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "？") {
 		return utf8.RuneCountInString(t) > 4 // はい？ is not a question about anything
 	}
-	for _, end := range []string{"ですか", "ますか", "でしょうか", "かな"} {
+	for _, end := range []string{"ですか", "ますか", "でしょうか", "かな", "どうすれば", "どうしたら", "すればいい", "したらいい", "いいの"} {
 		if strings.HasSuffix(t, end) {
 			return true
 		}

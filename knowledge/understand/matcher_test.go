@@ -242,6 +242,9 @@ func TestIsQuestion(t *testing.T) {
 		{"はい", false},
 		{"届きました！", false},
 		{"まだです", false},
+		{"じゃあどうすれば", true},
+		{"どうしたらいいの", true},
+		{"それでいいです", false},
 	}
 	for _, tt := range tests {
 		if got := isQuestion(tt.text); got != tt.want {
