@@ -166,6 +166,10 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 				skipNeg = true
 			case base == "くる" || base == "来る":
 				keep = "来る"
+			case base == "ある" && surface == "あっ" && progressive(toks[ti+1:]):
+				// あってる, あってます: ある has no progressive; it is 合う
+				// spelt in kana (番号あってる).
+				keep = "合う"
 			case pos1 == "接尾", stopVerbs[base], auxVerbs[base]:
 			case base == "出来る":
 				keep = "できる"
@@ -225,6 +229,27 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		joined = true
 	}
 	return dst
+}
+
+// progressive reports whether the next tokens make a て-form progressive or
+// polite form: てる, てた, ている, てます (not a bare て that joins clauses).
+func progressive(rest []tokenizer.Token) bool {
+	if len(rest) == 0 {
+		return false
+	}
+	switch rest[0].Surface {
+	case "てる", "てた", "て":
+		if b, _ := rest[0].BaseForm(); b == "てる" {
+			return true
+		}
+	default:
+		return false
+	}
+	if len(rest) < 2 {
+		return false
+	}
+	b, _ := rest[1].BaseForm()
+	return b == "いる" || b == "ます" || b == "おる"
 }
 
 // beforeDo reports whether the next token is a form of する or やる: どう
