@@ -39,6 +39,14 @@ var contractions = strings.NewReplacer(
 	"cannot", "can not", "n't", " not", "n’t", " not",
 )
 
+// kansaiKuru spells the Kansai negations of 来る (来ーへん, けーへん,
+// こーへん, きーひん) as 来へん, which kagome reads as 来る + negation; a
+// long mark after a kanji would otherwise split them.
+var kansaiKuru = strings.NewReplacer(
+	"来ーへん", "来へん", "来えへん", "来へん", "来ーひん", "来へん", "来いひん", "来へん",
+	"けーへん", "来へん", "こーへん", "来へん", "きーひん", "来へん", "こおへん", "来へん", "けえへん", "来へん",
+)
+
 // Normalize returns s in the form the matcher works on: NFKC (full-width
 // ASCII and half-width kana folded), lower case, long-vowel marks and wave
 // dashes unified, emoji, symbols and punctuation removed, runs of spaces
@@ -50,6 +58,9 @@ func Normalize(s string) string {
 	}
 	s = norm.NFKC.String(s)
 	s = strings.ToLower(s)
+	if strings.Contains(s, "へん") || strings.Contains(s, "ひん") {
+		s = kansaiKuru.Replace(s)
+	}
 	if strings.Contains(s, "n't") || strings.Contains(s, "n’t") || strings.Contains(s, "cannot") {
 		s = contractions.Replace(s)
 	}

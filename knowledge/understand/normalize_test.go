@@ -22,6 +22,8 @@ func TestNormalize(t *testing.T) {
 		{"wave dash as long mark", "メ〜ルが来ない", "メールが来ない"},
 		{"full-width tilde as long mark", "メ～ル", "メール"},
 		{"minus as long mark", "コ−ド", "コード"},
+		{"kansai negation of 来る", "メール来ーへん", "メール来へん"},
+		{"kansai negation in kana", "コードけーへん", "コード来へん"},
 		{"repeated long marks", "メーーール", "メール"},
 		{"emphasis after hiragana dropped", "こないーー", "こない"},
 		{"wave after hiragana dropped", "こない〜", "こない"},
