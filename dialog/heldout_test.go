@@ -73,12 +73,17 @@ func TestHeldout3Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout3.txt", heldout3Floor)
 }
 
-// heldout4Floor is the share of conversations.heldout4.txt that must pass.
-const heldout4Floor = 0.85
+// heldout4Floor is the share of conversations.heldout4.txt that must pass, a
+// little under the 20/20 reached after tuning.
+const heldout4Floor = 0.95
 
 // TestHeldout4Conversations plays dialog/testdata/conversations.heldout4.txt:
 // 20 conversations written blind (without reading the pack or the earlier
-// held-out sets) and committed before being measured.
+// held-out sets) and committed before being measured: 19/20 passed then (an
+// apology in front of an answer, あ、すみません。迷惑メールにもないです, read as
+// the welcome). After that fix (すみません is a frame) the set is no longer
+// blind: it guards against regressions, it does not estimate accuracy on
+// unseen conversations.
 func TestHeldout4Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout4.txt", heldout4Floor)
 }

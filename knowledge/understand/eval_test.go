@@ -219,12 +219,17 @@ func TestAccuracyHeldOut3(t *testing.T) {
 	}
 }
 
+// heldout4Floor is a little under the 97/100 reached after tuning.
+const heldout4Floor = 0.95
+
 // TestAccuracyHeldOut4 is a fourth held-out set of 100 first messages from
 // all 14 topics (casual and dialectal register, typos, emoji, loanwords),
 // written blind (before reading the pack or the earlier held-out sets) and
-// committed before any tuning.
-const heldout4Floor = 0.88
-
+// committed before any tuning: 93/100 then. Its failures led to general
+// fixes (Kansai negations, すみません as a frame, sentence-by-sentence reading
+// of near-ties, examples for how to use the bot, waiting in vain and more
+// out-of-scope subjects), so it is no longer blind: it guards against
+// regressions, it does not estimate accuracy on unseen text.
 func TestAccuracyHeldOut4(t *testing.T) {
 	p, m := newRealMatcher(t)
 	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout4.tsv")), "heldout4"); acc < heldout4Floor {
