@@ -51,6 +51,10 @@ const AnswerNo = "no"
 // for it.
 const AnswerYes = "yes"
 
+// AnswerDone is the answer intent id for "it worked, it arrived"; like yes, a
+// negated text (迷惑メールに入ってないです) never counts for it.
+const AnswerDone = "done"
+
 // AnswerUnknown is the answer intent id for "I don't know"; a negated text
 // that names two or more of the other expected answers (メールかSMSかわからない)
 // picks none of them and counts for it.
@@ -863,7 +867,7 @@ func endsNegated(feats []string) bool {
 // SMS), unlike yes, no, unknown and done.
 func isChoice(id string) bool {
 	switch id {
-	case AnswerYes, AnswerNo, AnswerUnknown, "done":
+	case AnswerYes, AnswerNo, AnswerUnknown, AnswerDone:
 		return false
 	}
 	return true
@@ -890,7 +894,7 @@ func (m *Matcher) rank(raw []float64, expects []string, short, question, negated
 		s := raw[i]
 		if in.kind == knowledge.KindAnswer {
 			asks := in.asks || (ifFails && in.id == AnswerNo)
-			if !slices.Contains(expects, in.id) || (question && !asks) || (negated && in.id == AnswerYes) {
+			if !slices.Contains(expects, in.id) || (question && !asks) || (negated && (in.id == AnswerYes || in.id == AnswerDone)) {
 				continue
 			}
 			if s > 0 {

@@ -393,3 +393,18 @@ func TestNoPick(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDoneFromNegations: "it was in the junk folder" says it arrived; "it
+// was not in the junk folder" never does.
+func TestNoDoneFromNegations(t *testing.T) {
+	_, m := newRealMatcher(t)
+	expects := []string{"yes", "done", "no"}
+	for _, match := range m.Understand("迷惑メールに入ってないです", expects) {
+		if match.Intent == "done" || match.Intent == "yes" {
+			t.Errorf("迷惑メールに入ってないです reads as %s (%v)", match.Intent, match.Score)
+		}
+	}
+	if ms := m.Understand("届きました", expects); len(ms) == 0 || ms[0].Intent != "done" {
+		t.Errorf("届きました: %v, want done first", ms)
+	}
+}
