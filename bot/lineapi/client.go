@@ -1,7 +1,14 @@
-// Package lineapi delivers messages through the LINE Messaging API with the
-// official SDK: reply while the event's token is still good, otherwise push
-// with the outgoing message's retry key, retrying 429/5xx/transport errors
-// with bounded exponential backoff. It implements bot.Sender.
+// Package lineapi delivers messages through the LINE Messaging API: reply
+// while the event's token is still good, otherwise push with the outgoing
+// message's retry key, retrying 429/5xx/transport errors with bounded
+// exponential backoff. It implements bot.Sender.
+//
+// Reply and push send the stored message objects as they are: the request
+// body is assembled from the stored JSON and posted through the SDK's Do
+// (which sets the bearer token and the SDK's User-Agent), instead of decoding
+// every message into SDK types only for the SDK to encode them again. The
+// other endpoints (loading animation, profile, bot info) use the SDK's
+// generated methods.
 //
 // # Exactly once
 //
@@ -99,6 +106,8 @@ type Config struct {
 // Client is a bot.Sender on the Messaging API. It is safe for concurrent use.
 type Client struct {
 	api         *messaging_api.MessagingApiAPI // template: copied per call (WithContext mutates)
+	replyURL    string
+	pushURL     string
 	log         *slog.Logger
 	maxAttempts int
 	baseBackoff time.Duration
@@ -162,7 +171,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("lineapi: %w", err)
 	}
 	return &Client{
-		api: api, log: cfg.Logger, maxAttempts: cfg.MaxAttempts,
+		api: api, replyURL: api.Url(pathReply), pushURL: api.Url(pathPush), log: cfg.Logger, maxAttempts: cfg.MaxAttempts,
 		baseBackoff: cfg.BaseBackoff, maxBackoff: cfg.MaxBackoff,
 		replyWindow: cfg.ReplyWindow, now: cfg.Now,
 	}, nil
@@ -192,10 +201,10 @@ func (c *Client) Send(ctx context.Context, out bot.Outgoing) (bot.Delivery, erro
 	if len(out.Messages) == 0 || len(out.Messages) > linemsg.MaxMessages {
 		return bot.Delivery{}, fmt.Errorf("lineapi: outgoing %d has %d messages (1 to %d allowed)", out.ID, len(out.Messages), linemsg.MaxMessages)
 	}
-	msgs, err := linemsg.Decode(out.Messages)
-	if err != nil {
+	if err := checkMessages(out.Messages); err != nil {
 		return bot.Delivery{}, fmt.Errorf("lineapi: outgoing %d: %w", out.ID, err)
 	}
+	msgs := out.Messages
 	if out.ReplyToken != "" && c.young(out.EventTime) {
 		d, done, err := c.reply(ctx, out, msgs)
 		if done || err != nil {
@@ -210,11 +219,11 @@ func (c *Client) young(eventTime time.Time) bool {
 }
 
 // reply tries the Reply API. done=false asks the caller to push instead.
-func (c *Client) reply(ctx context.Context, out bot.Outgoing, msgs []messaging_api.MessageInterface) (bot.Delivery, bool, error) {
+func (c *Client) reply(ctx context.Context, out bot.Outgoing, msgs []json.RawMessage) (bot.Delivery, bool, error) {
 	inFlight := out.Attempted // an earlier reply may have been delivered
-	req := &messaging_api.ReplyMessageRequest{ReplyToken: out.ReplyToken, Messages: msgs}
+	body := requestBody(`{"replyToken":`, out.ReplyToken, msgs)
 	for attempt := 1; ; attempt++ {
-		res, _, err := c.call(ctx).ReplyMessageWithHttpInfo(req)
+		res, err := c.post(ctx, c.replyURL, body, "")
 		status, reqID := c.observe(EndpointReply, res, err)
 		switch {
 		case err == nil:
@@ -253,7 +262,7 @@ func (c *Client) reply(ctx context.Context, out bot.Outgoing, msgs []messaging_a
 	}
 }
 
-func (c *Client) push(ctx context.Context, out bot.Outgoing, msgs []messaging_api.MessageInterface) (bot.Delivery, error) {
+func (c *Client) push(ctx context.Context, out bot.Outgoing, msgs []json.RawMessage) (bot.Delivery, error) {
 	if out.ChatID == "" {
 		return bot.Delivery{}, fmt.Errorf("lineapi: outgoing %d has no chat id to push to", out.ID)
 	}
@@ -266,10 +275,10 @@ func (c *Client) push(ctx context.Context, out bot.Outgoing, msgs []messaging_ap
 	} else if _, err := uuid.Parse(key); err != nil || len(key) != 36 {
 		return bot.Delivery{}, fmt.Errorf("lineapi: outgoing %d: retry key is not a UUID", out.ID)
 	}
-	req := &messaging_api.PushMessageRequest{To: out.ChatID, Messages: msgs}
+	body := requestBody(`{"to":`, out.ChatID, msgs)
 	var last error
 	for attempt := 1; ; attempt++ {
-		res, _, err := c.call(ctx).PushMessageWithHttpInfo(req, key)
+		res, err := c.post(ctx, c.pushURL, body, key)
 		status, reqID := c.observe(EndpointPush, res, err)
 		if err == nil {
 			return bot.Delivery{Via: ViaPush, RequestID: reqID}, nil
@@ -301,6 +310,91 @@ func (c *Client) push(ctx context.Context, out bot.Outgoing, msgs []messaging_ap
 			return bot.Delivery{}, fmt.Errorf("lineapi: push for outgoing %d: %w (last: %v)", out.ID, err, last)
 		}
 	}
+}
+
+// Paths of the endpoints that post stored messages.
+const (
+	pathReply = "/v2/bot/message/reply"
+	pathPush  = "/v2/bot/message/push"
+)
+
+// post sends a JSON body the way the SDK's generated methods do: the same
+// Content-Type, and the SDK's Do for the bearer token and User-Agent. Like
+// them it returns the response with an error for a non-2xx status, its body
+// re-buffered for toAPIError; a 2xx body is drained and closed (nothing in it
+// is used), so the connection is reused.
+func (c *Client) post(ctx context.Context, url string, body []byte, retryKey string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	if retryKey != "" {
+		req.Header.Set("X-Line-Retry-Key", retryKey)
+	}
+	// The template client has no context of its own, so Do keeps req's.
+	res, err := c.api.Do(req)
+	if err != nil {
+		return res, err
+	}
+	if res.StatusCode/100 != 2 {
+		b, rerr := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		_ = res.Body.Close()
+		res.Body = io.NopCloser(bytes.NewReader(b))
+		if rerr != nil {
+			return res, fmt.Errorf("failed to read response body: %w", rerr)
+		}
+		return res, fmt.Errorf("unexpected status code: %d", res.StatusCode)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	_ = res.Body.Close()
+	return res, nil
+}
+
+// checkMessages refuses, before anything is sent, a stored message that is
+// not a JSON object with a type (what decoding into SDK types refused).
+func checkMessages(msgs []json.RawMessage) error {
+	for i, m := range msgs {
+		m = bytes.TrimSpace(m)
+		if len(m) == 0 || m[0] != '{' || !json.Valid(m) || !bytes.Contains(m, []byte(`"type"`)) {
+			return fmt.Errorf("message %d is not a LINE message object", i)
+		}
+	}
+	return nil
+}
+
+// requestBody builds {<head><quoted value>,"messages":[m1,m2,...]} with the
+// stored message objects copied as they are (checkMessages has vetted them).
+func requestBody(head, value string, msgs []json.RawMessage) []byte {
+	n := len(head) + len(value) + len(`"","messages":[]}`) + 8
+	for _, m := range msgs {
+		n += len(m) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, head...)
+	b = appendJSONString(b, value)
+	b = append(b, `,"messages":[`...)
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, bytes.TrimSpace(m)...)
+	}
+	return append(b, "]}"...)
+}
+
+// appendJSONString appends s as a JSON string. Tokens and chat ids are plain
+// ASCII and are copied; anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // ShowLoading starts the loading animation in a one-to-one chat. seconds is

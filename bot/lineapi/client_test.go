@@ -416,3 +416,79 @@ func TestNew(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// TestSendRequest checks what reply and push put on the wire: the SDK's
+// headers, the retry key on push only, and the stored message objects as they
+// are, in order.
+func TestSendRequest(t *testing.T) {
+	msgs := []json.RawMessage{
+		json.RawMessage(`{"type":"text","text":"一つ目です。"}`),
+		json.RawMessage(`{"type":"text","text":"二つ目 <a&b>","quickReply":{"items":[{"type":"action","action":{"type":"postback","label":"はい","data":"n=a&c=yes","displayText":"はい"}}]}}`),
+	}
+	tests := []struct {
+		name     string
+		token    string
+		path     string
+		retryKey bool
+		field    string
+		want     string
+	}{
+		{name: "reply", token: "tok-1", path: linefake.PathReply, field: "replyToken", want: "tok-1"},
+		{name: "push", token: "", path: linefake.PathPush, retryKey: true, field: "to", want: user},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := linefake.New()
+			defer fake.Close()
+			c := newClient(t, fake, nil)
+			out := outgoing(tt.token)
+			out.Messages = msgs
+			if _, err := c.Send(context.Background(), out); err != nil {
+				t.Fatal(err)
+			}
+			calls := fake.Calls()
+			if len(calls) != 1 {
+				t.Fatalf("calls = %d, want 1", len(calls))
+			}
+			call := calls[0]
+			if call.Method != http.MethodPost || call.Path != tt.path {
+				t.Fatalf("request = %s %s, want POST %s", call.Method, call.Path, tt.path)
+			}
+			if got := call.Header.Get("Authorization"); got != "Bearer "+fake.Token() {
+				t.Fatalf("Authorization = %q", got)
+			}
+			if got := call.Header.Get("Content-Type"); got != "application/json; charset=UTF-8" {
+				t.Fatalf("Content-Type = %q", got)
+			}
+			if got := call.Header.Get("User-Agent"); !strings.HasPrefix(got, "LINE-BotSDK-Go/") {
+				t.Fatalf("User-Agent = %q", got)
+			}
+			if got := call.RetryKey(); (got != "") != tt.retryKey || tt.retryKey && got != out.RetryKey {
+				t.Fatalf("X-Line-Retry-Key = %q, want set=%v (%q)", got, tt.retryKey, out.RetryKey)
+			}
+			var body map[string]json.RawMessage
+			if err := json.Unmarshal(call.Body, &body); err != nil {
+				t.Fatalf("body is not JSON: %v", err)
+			}
+			if len(body) != 2 {
+				t.Fatalf("body has %d fields, want 2: %s", len(body), call.Body)
+			}
+			var v string
+			if err := json.Unmarshal(body[tt.field], &v); err != nil || v != tt.want {
+				t.Fatalf("%s = %q (%v), want %q", tt.field, v, err, tt.want)
+			}
+			var got []json.RawMessage
+			if err := json.Unmarshal(body["messages"], &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(msgs) {
+				t.Fatalf("messages = %d, want %d", len(got), len(msgs))
+			}
+			for i := range msgs {
+				if string(got[i]) != string(msgs[i]) {
+					t.Fatalf("message %d = %s, want %s", i, got[i], msgs[i])
+				}
+			}
+		})
+	}
+}
