@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -8,8 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	sdk "github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/redact"
@@ -23,17 +22,16 @@ var ErrMalformed = errors.New("webhook: malformed request body")
 type Stats struct {
 	Events   int // event objects in the body
 	Accepted int // converted to bot.Event
-	Fallback int // the SDK could not parse them; read as generic JSON
+	Fallback int // a field had the wrong JSON type: read without it
 	Skipped  int // not a JSON object: dropped
 	Standby  int // mode "standby": another channel has the chat; dropped
 	Repeated int // same webhookEventId twice in one body: dropped
 }
 
 // Parse converts a webhook body (already signature-checked) to inbox events.
-// Each event goes through the SDK (webhook.UnmarshalEvent, as
-// webhook.CallbackRequest does) but one at a time, so one event the SDK
-// cannot read (no "type", a field of the wrong JSON type) never rejects the
-// others: it is read as generic JSON instead. Only a body that is not a JSON
+// Each event is read once, on its own and leniently (see wireEvent), so one
+// event the SDK's strict types could not read (no "type", a field of the
+// wrong JSON type) never rejects the others. Only a body that is not a JSON
 // object with an "events" array is an error. Text is redacted here: the raw
 // text never leaves this function.
 func Parse(body []byte) ([]bot.Event, Stats, error) {
@@ -73,40 +71,72 @@ func Parse(body []byte) ([]bot.Event, Stats, error) {
 	return out, st, nil
 }
 
-// common holds the properties every event shares, read leniently: a field of
-// the wrong JSON type is left empty instead of failing the event.
-type common struct {
-	Type, ID, ReplyToken, Mode string
-	Timestamp                  int64
-	Redelivery                 bool
-	Source                     source
-}
-
-type source struct {
-	Type, UserID, GroupID, RoomID string
+// wireEvent is what the service reads from one webhook event, with the field
+// names of LINE's webhook schema (the SDK's webhook types).
+//
+// It is decoded in one pass with encoding/json, which is lenient where the
+// service needs it to be: a field of the wrong JSON type is skipped (left
+// empty) while the rest of the event is still read, unknown fields are
+// ignored, and an event without a "type" or of a type this code does not know
+// keeps its common properties. Decoding the event first into the SDK's types
+// and then again generically (as this package once did) read every event two
+// to three times for the same fields.
+type wireEvent struct {
+	Type            string `json:"type"`
+	WebhookEventID  string `json:"webhookEventId"`
+	ReplyToken      string `json:"replyToken"`
+	Mode            string `json:"mode"`
+	Timestamp       int64  `json:"timestamp"`
+	DeliveryContext struct {
+		IsRedelivery bool `json:"isRedelivery"`
+	} `json:"deliveryContext"`
+	Source struct {
+		Type    string `json:"type"`
+		UserID  string `json:"userId"`
+		GroupID string `json:"groupId"`
+		RoomID  string `json:"roomId"`
+	} `json:"source"`
+	Message struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+		Text string `json:"text"`
+	} `json:"message"`
+	Postback struct {
+		Data string `json:"data"`
+	} `json:"postback"`
+	Unsend struct {
+		MessageID string `json:"messageId"`
+	} `json:"unsend"`
 }
 
 func convert(raw json.RawMessage, now time.Time) (ev bot.Event, mode string, fallback, ok bool) {
-	var f map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &f); err != nil || f == nil {
-		return bot.Event{}, "", false, false
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 || raw[0] != '{' {
+		return bot.Event{}, "", false, false // null, a number, a string, an array
 	}
-	c := readCommon(f)
+	var w wireEvent
+	if err := json.Unmarshal(raw, &w); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) {
+			return bot.Event{}, "", false, false
+		}
+		fallback = true // a field of the wrong JSON type was left empty
+	}
 	ev = bot.Event{
-		ID:         c.ID,
-		Type:       c.Type,
-		SourceType: c.Source.Type,
-		UserID:     c.Source.UserID,
-		ReplyToken: c.ReplyToken,
-		Redelivery: c.Redelivery,
+		ID:         w.WebhookEventID,
+		Type:       w.Type,
+		SourceType: w.Source.Type,
+		UserID:     w.Source.UserID,
+		ReplyToken: w.ReplyToken,
+		Redelivery: w.DeliveryContext.IsRedelivery,
 	}
-	switch c.Source.Type {
+	switch w.Source.Type {
 	case "group":
-		ev.ChatID = c.Source.GroupID
+		ev.ChatID = w.Source.GroupID
 	case "room":
-		ev.ChatID = c.Source.RoomID
+		ev.ChatID = w.Source.RoomID
 	default:
-		ev.ChatID = c.Source.UserID
+		ev.ChatID = w.Source.UserID
 	}
 	if ev.Type == "" {
 		ev.Type = "unknown"
@@ -117,22 +147,27 @@ func convert(raw json.RawMessage, now time.Time) (ev bot.Event, mode string, fal
 		sum := sha256.Sum256(raw)
 		ev.ID = "noid-" + hex.EncodeToString(sum[:16])
 	}
-	if c.Timestamp > 0 {
-		ev.Timestamp = time.UnixMilli(c.Timestamp)
+	if w.Timestamp > 0 {
+		ev.Timestamp = time.UnixMilli(w.Timestamp)
 	} else {
 		ev.Timestamp = now
 	}
-
-	typed, err := sdk.UnmarshalEvent(raw)
-	if err != nil {
-		fallback = true
-		readContentGeneric(f, &ev)
-	} else {
-		readContent(typed, f, &ev)
+	// Content only for the event types the service handles; other types
+	// (e.g. messageEdited) keep their content out.
+	switch ev.Type {
+	case "message":
+		ev.MessageType, ev.MessageID = w.Message.Type, w.Message.ID
+		if ev.MessageType == "text" {
+			ev.Text = w.Message.Text
+		}
+	case "postback":
+		ev.Data = w.Postback.Data
+	case "unsend":
+		ev.MessageID = w.Unsend.MessageID
 	}
 	clean(&ev)
 	ev.Text = redact.Text(ev.Text)
-	return ev, c.Mode, fallback, true
+	return ev, w.Mode, fallback, true
 }
 
 // clean makes every field safe to store: no NUL characters (PostgreSQL
@@ -159,98 +194,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-func readCommon(f map[string]json.RawMessage) common {
-	var c common
-	str(f["type"], &c.Type)
-	str(f["webhookEventId"], &c.ID)
-	str(f["replyToken"], &c.ReplyToken)
-	str(f["mode"], &c.Mode)
-	_ = json.Unmarshal(f["timestamp"], &c.Timestamp)
-	var dc map[string]json.RawMessage
-	if json.Unmarshal(f["deliveryContext"], &dc) == nil {
-		_ = json.Unmarshal(dc["isRedelivery"], &c.Redelivery)
-	}
-	var s map[string]json.RawMessage
-	if json.Unmarshal(f["source"], &s) == nil && s != nil {
-		str(s["type"], &c.Source.Type)
-		str(s["userId"], &c.Source.UserID)
-		str(s["groupId"], &c.Source.GroupID)
-		str(s["roomId"], &c.Source.RoomID)
-	}
-	return c
-}
-
-// str decodes a JSON string into dst, leaving dst alone for anything else.
-func str(raw json.RawMessage, dst *string) {
-	var s string
-	if len(raw) > 0 && json.Unmarshal(raw, &s) == nil {
-		*dst = s
-	}
-}
-
-// readContent fills the type-specific fields from the SDK's typed event.
-func readContent(typed sdk.EventInterface, f map[string]json.RawMessage, ev *bot.Event) {
-	switch e := typed.(type) {
-	case sdk.MessageEvent:
-		switch m := e.Message.(type) {
-		case sdk.TextMessageContent:
-			ev.MessageType, ev.MessageID, ev.Text = "text", m.Id, m.Text
-		case sdk.StickerMessageContent:
-			ev.MessageType, ev.MessageID = "sticker", m.Id
-		case sdk.ImageMessageContent:
-			ev.MessageType, ev.MessageID = "image", m.Id
-		case sdk.VideoMessageContent:
-			ev.MessageType, ev.MessageID = "video", m.Id
-		case sdk.AudioMessageContent:
-			ev.MessageType, ev.MessageID = "audio", m.Id
-		case sdk.FileMessageContent:
-			ev.MessageType, ev.MessageID = "file", m.Id
-		case sdk.LocationMessageContent:
-			ev.MessageType, ev.MessageID = "location", m.Id
-		case sdk.UnknownMessageContent:
-			ev.MessageType = m.Type
-			str(m.Raw["id"], &ev.MessageID)
-		default:
-			readContentGeneric(f, ev)
-		}
-	case sdk.PostbackEvent:
-		if e.Postback != nil {
-			ev.Data = e.Postback.Data
-		}
-	case sdk.UnsendEvent:
-		if e.Unsend != nil {
-			ev.MessageID = e.Unsend.MessageId
-		}
-	case sdk.UnknownEvent:
-		// Not in this SDK version (e.g. messageEdited): the common fields
-		// were read from the raw JSON; keep the content out.
-	}
-}
-
-// readContentGeneric reads the type-specific fields the service uses from the
-// raw JSON, for events the SDK could not parse.
-func readContentGeneric(f map[string]json.RawMessage, ev *bot.Event) {
-	switch ev.Type {
-	case "message":
-		var m map[string]json.RawMessage
-		if json.Unmarshal(f["message"], &m) == nil && m != nil {
-			str(m["type"], &ev.MessageType)
-			str(m["id"], &ev.MessageID)
-			if ev.MessageType == "text" {
-				str(m["text"], &ev.Text)
-			}
-		}
-	case "postback":
-		var p map[string]json.RawMessage
-		if json.Unmarshal(f["postback"], &p) == nil && p != nil {
-			str(p["data"], &ev.Data)
-		}
-	case "unsend":
-		var u map[string]json.RawMessage
-		if json.Unmarshal(f["unsend"], &u) == nil && u != nil {
-			str(u["messageId"], &ev.MessageID)
-		}
-	}
 }

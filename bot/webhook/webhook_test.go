@@ -488,3 +488,29 @@ func BenchmarkSignature(b *testing.B) {
 		}
 	}
 }
+
+// TestParseFallbackStats checks that an event with a field of the wrong JSON
+// type is still read, counted as a fallback, and that non-objects are skipped.
+func TestParseFallbackStats(t *testing.T) {
+	tests := []struct {
+		name                        string
+		body                        string
+		accepted, fallback, skipped int
+	}{
+		{name: "well formed", body: string(body(textEvent("Ukkkk", "はい"))), accepted: 1},
+		{name: "source is a string", body: `{"events":[{"type":"message","webhookEventId":"01A","source":"U1","message":{"type":"text","id":"1","text":"はい"}}]}`, accepted: 1, fallback: 1},
+		{name: "text is a number", body: `{"events":[{"type":"message","webhookEventId":"01B","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":5}}]}`, accepted: 1, fallback: 1},
+		{name: "non-objects skipped", body: `{"events":[1,null,"x",[],{"type":"follow","webhookEventId":"01C"}]}`, accepted: 1, skipped: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, st, err := webhook.Parse([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Accepted != tt.accepted || st.Fallback != tt.fallback || st.Skipped != tt.skipped {
+				t.Fatalf("stats %+v, want accepted %d fallback %d skipped %d", st, tt.accepted, tt.fallback, tt.skipped)
+			}
+		})
+	}
+}
