@@ -331,6 +331,11 @@ func TestScenarios(t *testing.T) {
 			{in: tap("cmd=restart"), node: "welcome", reason: ReasonCommand},
 			{in: tap("cmd=handoff"), node: "human", reason: ReasonCommand, handoff: true, history: []string{"welcome"}},
 		}},
+		{name: "waiting for a person", steps: []step{
+			{in: say("人と話したい"), node: "human", reason: ReasonCommand, intent: "human", handoff: true},
+			{in: say("ほげほげ"), node: "human", reason: ReasonIntent, handoff: true, texts: []string{"担当者におつなぎします。"}},
+			{in: say("最初から"), node: "welcome", reason: ReasonCommand},
+		}},
 		{name: "stale buttons", steps: []step{
 			{in: tap("go=ask_method"), node: "ask_method", reason: ReasonChoice},
 			{in: tap("go=removed_node"), node: "ask_method", reason: ReasonStale,

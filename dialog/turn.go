@@ -28,6 +28,10 @@ const localMargin = 0.1
 // restates the current node's topic (see onTopicAnswer).
 const onTopicFactor = 0.6
 
+// handoffStay: on the handoff node, a topic reading under this score is about
+// the wait for a person, and the user stays there.
+const handoffStay = 0.7
+
 // maxTypedLabel bounds the texts compared with button labels (LINE labels
 // have at most 20 characters; a little slack for spaces and punctuation).
 const maxTypedLabel = 24
@@ -274,6 +278,12 @@ func (t *turn) text(s string) {
 		// that step, not for the main menu (最初から is a command, and a
 		// user back after a pause is asked first): the step is sent again.
 		a.next = n.ID
+	}
+	if n.Terminal == knowledge.TerminalHandoff && (a.kind == actNone || (a.kind == actTopic && a.score < handoffStay)) {
+		// Someone waiting for a person (まだですか, いつ連絡来る？) asks
+		// about the wait, not a new topic: the handoff message again. A
+		// clear topic or a command still moves on.
+		a = action{kind: actTopic, next: n.ID, intent: a.intent, score: a.score}
 	}
 	if idle && a.kind != actCommand && a.kind != actTopic {
 		t.st.Paused = true
