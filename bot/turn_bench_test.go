@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -29,30 +28,20 @@ func BenchmarkTurnRealPack(b *testing.B) {
 		b.Fatal(err)
 	}
 	texts := []string{"確認コードが届きません", "メールです", "迷惑メールにもないです", "30日も待つの？", "SMSが来ません", "人と話したい", "最初から"}
-	dbs := []struct {
-		name string
-		open func(testing.TB) *storage.DB
-	}{{"sqlite", storagetest.SQLite}, {"postgres", storagetest.Postgres}}
-	for _, d := range dbs {
-		b.Run(d.name, func(b *testing.B) {
-			if d.name == "postgres" && os.Getenv(storagetest.EnvPostgres) == "" {
-				b.Skip(storagetest.EnvPostgres + " is not set")
+	storagetest.EachB(b, func(b *testing.B, db *storage.DB) {
+		p := bot.NewProcessor(eng, db, &fakeSender{})
+		p.Logger = newProcessor(db, &fakeEngine{}, &fakeSender{}).Logger
+		p.LoadingDelay = time.Hour
+		ctx := context.Background()
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			i++
+			chat := fmt.Sprintf("U%032d", i%100)
+			ev := text(fmt.Sprint("ev", i), chat, texts[i%len(texts)], t0.Add(time.Duration(i)*time.Second))
+			if _, err := p.HandleNow(ctx, ev); err != nil {
+				b.Fatal(err)
 			}
-			db := d.open(b)
-			p := bot.NewProcessor(eng, db, &fakeSender{})
-			p.Logger = newProcessor(db, &fakeEngine{}, &fakeSender{}).Logger
-			p.LoadingDelay = time.Hour
-			ctx := context.Background()
-			i := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				i++
-				chat := fmt.Sprintf("U%032d", i%100)
-				ev := text(fmt.Sprint("ev", i), chat, texts[i%len(texts)], t0.Add(time.Duration(i)*time.Second))
-				if _, err := p.HandleNow(ctx, ev); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+		}
+	})
 }

@@ -2,8 +2,9 @@ package knowledge
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -187,12 +188,7 @@ func (v *validator) pack() {
 			}
 		}
 	}
-	keys := make([]string, 0, len(p.Texts))
-	for k := range p.Texts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(p.Texts)) {
 		t := p.Texts[k]
 		if strings.TrimSpace(t) == "" && !contains(RequiredTexts, k) {
 			v.addf("texts."+k, "text %q is empty", k)
@@ -374,12 +370,7 @@ func (v *validator) nodeRules() {
 			}
 		}
 
-		slots := make([]string, 0, len(n.Sets))
-		for k := range n.Sets {
-			slots = append(slots, k)
-		}
-		sort.Strings(slots)
-		for _, k := range slots {
+		for _, k := range slices.Sorted(maps.Keys(n.Sets)) {
 			val := n.Sets[k]
 			sp := path + ".sets." + k
 			switch allowed, known := SlotValues[k]; {

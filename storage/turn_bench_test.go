@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -23,53 +22,43 @@ func BenchmarkLoggedTurn(b *testing.B) {
 		json.RawMessage(`{"type":"text","text":"メールが届かないのですね。迷惑メールフォルダも確認してみてください。"}`),
 		json.RawMessage(`{"type":"text","text":"見つかりましたか？","quickReply":{"items":[{"type":"action","action":{"type":"postback","label":"はい","data":"go=email_resolved","displayText":"はい"}}]}}`),
 	}
-	dbs := []struct {
-		name string
-		open func(testing.TB) *storage.DB
-	}{{"sqlite", storagetest.SQLite}, {"postgres", storagetest.Postgres}}
-	for _, d := range dbs {
-		b.Run(d.name, func(b *testing.B) {
-			if d.name == "postgres" && os.Getenv(storagetest.EnvPostgres) == "" {
-				b.Skip(storagetest.EnvPostgres + " is not set")
+	storagetest.EachB(b, func(b *testing.B, db *storage.DB) {
+		ctx := context.Background()
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			i++
+			chat := fmt.Sprintf("U%032d", i%100)
+			now := t0.Add(time.Duration(i) * time.Second)
+			ev := textEvent(fmt.Sprint("ev", i), chat, "迷惑メールにもないです", now)
+			if _, err := db.Accept(ctx, []bot.Event{ev}); err != nil {
+				b.Fatal(err)
 			}
-			db := d.open(b)
-			ctx := context.Background()
-			i := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				i++
-				chat := fmt.Sprintf("U%032d", i%100)
-				now := t0.Add(time.Duration(i) * time.Second)
-				ev := textEvent(fmt.Sprint("ev", i), chat, "迷惑メールにもないです", now)
-				if _, err := db.Accept(ctx, []bot.Event{ev}); err != nil {
-					b.Fatal(err)
-				}
-				items, err := db.PendingEvents(ctx, chat, 32)
-				if err != nil || len(items) != 1 {
-					b.Fatalf("pending: %d, %v", len(items), err)
-				}
-				out, err := db.RunTurn(ctx, items[0], now, func(tc bot.TurnContext) (bot.TurnPlan, error) {
-					st := tc.State
-					st.Node, st.LastSeen = "email_more_checks", now
-					return bot.TurnPlan{
-						Log: true, InType: "text", InText: ev.Text, PackID: "microsoft-ja", PackVersion: "1",
-						Result: &dialog.Result{State: st, Trace: dialog.Trace{
-							FromNode: tc.State.Node, ToNode: "email_more_checks", FromTopic: "email", ToTopic: "email",
-							Intent: "email_spam_checked", Score: 0.8,
-						}},
-						Messages: msgs,
-					}, nil
-				})
-				if err != nil || out == nil {
-					b.Fatalf("run turn: %v (outgoing %v)", err, out)
-				}
-				if err := db.MarkAttempted(ctx, out.ID); err != nil {
-					b.Fatal(err)
-				}
-				if err := db.MarkSent(ctx, out.ID, bot.Delivery{Via: "reply", RequestID: "req"}, now); err != nil {
-					b.Fatal(err)
-				}
+			items, err := db.PendingEvents(ctx, chat, 32)
+			if err != nil || len(items) != 1 {
+				b.Fatalf("pending: %d, %v", len(items), err)
 			}
-		})
-	}
+			out, err := db.RunTurn(ctx, items[0], now, func(tc bot.TurnContext) (bot.TurnPlan, error) {
+				st := tc.State
+				st.Node, st.LastSeen = "email_more_checks", now
+				return bot.TurnPlan{
+					Log: true, InType: "text", InText: ev.Text, PackID: "microsoft-ja", PackVersion: "1",
+					Result: &dialog.Result{State: st, Trace: dialog.Trace{
+						FromNode: tc.State.Node, ToNode: "email_more_checks", FromTopic: "email", ToTopic: "email",
+						Intent: "email_spam_checked", Score: 0.8,
+					}},
+					Messages: msgs,
+				}, nil
+			})
+			if err != nil || out == nil {
+				b.Fatalf("run turn: %v (outgoing %v)", err, out)
+			}
+			if err := db.MarkAttempted(ctx, out.ID); err != nil {
+				b.Fatal(err)
+			}
+			if err := db.MarkSent(ctx, out.ID, bot.Delivery{Via: "reply", RequestID: "req"}, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

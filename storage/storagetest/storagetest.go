@@ -31,6 +31,19 @@ func Each(t *testing.T, f func(t *testing.T, db *storage.DB)) {
 	})
 }
 
+// EachB is Each for benchmarks: b runs once on SQLite and, when
+// TODOKU_TEST_POSTGRES is set, once on Postgres.
+func EachB(b *testing.B, f func(b *testing.B, db *storage.DB)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) { f(b, SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) {
+		if os.Getenv(EnvPostgres) == "" {
+			b.Skip(EnvPostgres + " is not set")
+		}
+		f(b, Postgres(b))
+	})
+}
+
 // SQLite opens a migrated SQLite database in t.TempDir().
 func SQLite(t testing.TB) *storage.DB {
 	t.Helper()
