@@ -965,9 +965,11 @@ func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) []s
 			raw[m.fallback] = max(raw[m.fallback], min(oodMax, oodScale*r*(1-bestIn)))
 		}
 	}
-	if no, ok := m.byID[AnswerNo]; ok && m.intents[no].kind == knowledge.KindAnswer && slices.Contains(expects, AnswerNo) && negatedEcho(wf) {
+	if no, ok := m.byID[AnswerNo]; ok && m.intents[no].kind == knowledge.KindAnswer && slices.Contains(expects, AnswerNo) && negatedEcho(wf) && !statesLoss(wf) {
 		// 見てない, やってません: a short reply that negates a verb answers a
-		// yes/no question with no, whatever the verb.
+		// yes/no question with no, whatever the verb; but not one that
+		// says something is gone (そのアドレスはもうありません): that is a
+		// statement, for the answer's own examples or a topic to read.
 		raw[no] = max(raw[no], echoNo)
 	}
 	return wf
@@ -1117,6 +1119,27 @@ func negatedEcho(feats []string) bool {
 		}
 	}
 	return last == Neg && contentWords(feats) <= 3
+}
+
+// noLonger is the adverb that means "no longer" in a negated text
+// (もう使っていない, もうありません).
+const noLonger = "もう"
+
+// lossVerbs are the predicates of having and using: negated (持っていない,
+// 使っていない, 手元にない), they say that something is gone, not merely no.
+var lossVerbs = map[string]bool{"持つ": true, "所有": true, "所持": true, "手元": true, "使う": true, "使用": true, "利用": true}
+
+// statesLoss reports whether the word features of a negated text say that
+// something is no longer there or no longer had: noLonger (もうありません,
+// もう届かない) or a negated verb of having or using (持っていない).
+func statesLoss(feats []string) bool {
+	for _, f := range feats {
+		w, negated := strings.CutSuffix(f, "~"+Neg)
+		if w == noLonger || (negated && lossVerbs[w]) {
+			return true
+		}
+	}
+	return false
 }
 
 // contentWords counts the words among word features (not the compounds).

@@ -408,3 +408,27 @@ func TestNoDoneFromNegations(t *testing.T) {
 		t.Errorf("届きました: %v, want done first", ms)
 	}
 }
+
+// TestStatesLoss: a negation of having or using, or no longer, states that
+// something is gone; a bare negation of another verb does not.
+func TestStatesLoss(t *testing.T) {
+	m := newTestMatcher(t)
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"もう届かないです", true},
+		{"もうないんです", true},
+		{"その携帯はもう持ってない", true},
+		{"そのメアドは使ってません", true},
+		{"手元にないです", true},
+		{"見てないです", false},
+		{"迷惑メールにもないです", false},
+		{"届いてません", false},
+	}
+	for _, tt := range tests {
+		if got := statesLoss(m.wordFeatures(Normalize(tt.in))); got != tt.want {
+			t.Errorf("statesLoss(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

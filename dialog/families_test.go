@@ -1,0 +1,100 @@
+package dialog
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/todoku/todoku/redact"
+)
+
+// family is one kind of reply to one question of the product's pack: every
+// phrasing in texts is sent from the state reached by setup (text, or
+// [tap:LABEL] for a quick reply of the previous turn) and must land on one
+// of topics (and on node, when set). The phrasings are written for this
+// test, not taken from any evaluation set: they guard whole families of
+// wording, not sentences.
+type family struct {
+	name   string
+	setup  []string
+	topics []string
+	node   string
+	texts  []string
+}
+
+func testFamilies(t *testing.T, families []family) {
+	t.Helper()
+	e := loadRealEngine(t)
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			st, last, now := State{}, []Reply(nil), t0
+			for _, l := range f.setup {
+				now = now.Add(time.Minute)
+				res := e.Step(st, familyInput(t, l, last, now))
+				st, last = res.State, res.Replies
+			}
+			for _, text := range f.texts {
+				res := e.Step(st, familyInput(t, text, last, now.Add(time.Minute)))
+				if !contains(f.topics, res.Trace.ToTopic) || (f.node != "" && res.State.Node != f.node) {
+					t.Errorf("on %s, %q → node %s (topic %s, %s, intent %s %.2f), want topic %s node %q",
+						st.Node, text, res.State.Node, res.Trace.ToTopic, res.Trace.Reason, res.Trace.Intent, res.Trace.Score, strings.Join(f.topics, "|"), f.node)
+				}
+			}
+		})
+	}
+}
+
+// familyInput turns a setup line into an input: [tap:LABEL] taps the quick
+// reply of the previous turn whose label contains LABEL.
+func familyInput(t *testing.T, l string, last []Reply, now time.Time) Input {
+	t.Helper()
+	if label, ok := strings.CutPrefix(l, "[tap:"); ok {
+		data, found := tapLabel(last, strings.TrimSuffix(label, "]"))
+		if !found {
+			t.Fatalf("no quick reply labelled %q among %q", label, labels(last))
+		}
+		return Input{Kind: InputPostback, Data: data, Time: now}
+	}
+	return Input{Kind: InputText, Text: redact.Text(l), Time: now}
+}
+
+// TestLossStatementFamilies: a reply that says the address, number or phone
+// is gone (no longer there, no longer had or used, cancelled) is about
+// replacing the method, whatever the question was; a bare negation stays the
+// answer no to the question.
+func TestLossStatementFamilies(t *testing.T) {
+	junk := []string{"確認コードが届かない", "[tap:メール]"}           // 迷惑メール フォルダーに届いていましたか？
+	smsSettings := []string{"SMSのコードが来ない", "[tap:合っている]"} // checklist, 届きましたか？
+	app := []string{"認証アプリのコードが使えません"}                    // これで解決しましたか？
+	testFamilies(t, []family{
+		{name: "junk folder question, address gone", setup: junk, topics: []string{"replace_method"}, texts: []string{
+			"そのアドレスはもう持っていません",
+			"あのメアド、もう使ってないです",
+			"そのメールは解約しました",
+			"そのアドレスは今は使っていません",
+			"昔のアドレスなのでもう手元にないです",
+			"届く先のメールアドレスがもう存在しないんです",
+		}},
+		{name: "junk folder question, plain no", setup: junk, topics: []string{"email_check"}, node: "email_address_check", texts: []string{
+			"ないです",
+			"見当たりませんでした",
+			"迷惑メールにも入っていません",
+			"迷惑メールも見たけどありません",
+		}},
+		{name: "SMS checklist, phone gone", setup: smsSettings, topics: []string{"replace_method"}, texts: []string{
+			"その携帯はもう持ってないです",
+			"その番号はもう使われていません",
+			"前に使ってた携帯の番号です",
+			"その番号はもう解約しました",
+		}},
+		{name: "SMS checklist, plain no", setup: smsSettings, topics: []string{"sms_check"}, node: "sms_still_missing", texts: []string{
+			"届いてないです",
+			"だめでした",
+			"まだ来ません",
+		}},
+		{name: "authenticator question, old phone gone", setup: app, topics: []string{"replace_method", "authenticator"}, texts: []string{
+			"前のスマホはもう持っていません",
+			"古い携帯はもう手元にないんです",
+		}},
+	})
+}
