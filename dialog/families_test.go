@@ -98,3 +98,16 @@ func TestLossStatementFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestAlreadyFamilies: もう before something done (もう教えてしまった, もう
+// 送っちゃった) means "already", not "no longer": after the code-safety
+// warning, admitting to having shared a code is about code safety.
+func TestAlreadyFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "shared after the warning", setup: []string{"電話でコードを教えてと言われました"}, topics: []string{"code_safety"}, node: "safety_shared", texts: []string{
+			"もう伝えちゃったかも",
+			"実はもう教えてしまいました",
+			"さっきもうコードを送ってしまったんですが",
+		}},
+	})
+}

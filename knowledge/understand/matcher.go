@@ -598,7 +598,7 @@ func matchAt(ws []word, i int, member []word) bool {
 // catch typos and unknown words but no longer favour an example for sharing
 // particles, politeness or the same conjugation.
 func (m *Matcher) features(normalized string) (wf, gf []string) {
-	ws := m.applySynonyms(words(normalized, m.lex, nil))
+	ws := dropAlready(m.applySynonyms(words(normalized, m.lex, nil)))
 	gf = gramFeatures(normalized)
 	for _, w := range ws {
 		gf = appendGrams(gf, w.s)
@@ -610,7 +610,34 @@ func (m *Matcher) features(normalized string) (wf, gf []string) {
 // words after synonyms, a negated word as its own feature (届かない → 届く~ない,
 // which does not match 届いた), and the negation itself.
 func (m *Matcher) wordFeatures(normalized string) []string {
-	return featuresOf(m.applySynonyms(words(normalized, m.lex, nil)))
+	return featuresOf(dropAlready(m.applySynonyms(words(normalized, m.lex, nil))))
+}
+
+// noLonger is the adverb that means "no longer" before a negation
+// (もう使っていない, もうありません: what replacing a method is about) and
+// "already" or "more" elsewhere (もう教えてしまった, もう一回).
+const noLonger = "もう"
+
+// dropAlready removes noLonger where no negation follows it in its clause
+// (もう見たけど | ない: already looked, not there): "already" and
+// "more" say how or when, not what about, and would otherwise count for the
+// topic whose examples say "no longer" (もう教えてしまったかも read as
+// replacing the method).
+func dropAlready(ws []word) []word {
+	out := ws
+	for i := len(ws) - 1; i >= 0; i-- {
+		if ws[i].s != noLonger || negatedInClause(ws[i+1:]) {
+			continue
+		}
+		if &out[0] == &ws[0] {
+			out = slices.Clone(ws)
+		}
+		out = slices.Delete(out, i, i+1)
+		if i < len(out) {
+			out[i].joined = false
+		}
+	}
+	return out
 }
 
 func featuresOf(ws []word) []string {
@@ -622,7 +649,7 @@ func featuresOf(ws []word) []string {
 			feats = append(feats, w.s)
 			if w.before {
 				negNext = true
-			} else if last >= 0 {
+			} else if last >= 0 && !w.clause {
 				feats[last] += "~" + Neg
 			}
 			last = -1
@@ -1121,17 +1148,27 @@ func negatedEcho(feats []string) bool {
 	return last == Neg && contentWords(feats) <= 3
 }
 
-// noLonger is the adverb that means "no longer" in a negated text
-// (もう使っていない, もうありません).
-const noLonger = "もう"
+// negatedInClause reports whether a negation comes in ws before the next
+// clause (もう使っていない, not もう見たけど | ない).
+func negatedInClause(ws []word) bool {
+	for i, w := range ws {
+		if w.s == Neg {
+			return true
+		}
+		if i+1 < len(ws) && ws[i+1].clause {
+			return false
+		}
+	}
+	return false
+}
 
 // lossVerbs are the predicates of having and using: negated (持っていない,
 // 使っていない, 手元にない), they say that something is gone, not merely no.
 var lossVerbs = map[string]bool{"持つ": true, "所有": true, "所持": true, "手元": true, "使う": true, "使用": true, "利用": true}
 
-// statesLoss reports whether the word features of a negated text say that
-// something is no longer there or no longer had: noLonger (もうありません,
-// もう届かない) or a negated verb of having or using (持っていない).
+// statesLoss reports whether word features say that something is no longer
+// there or no longer had: noLonger before a negation (もうありません, もう
+// 届かない; see dropAlready) or a negated verb of having or using.
 func statesLoss(feats []string) bool {
 	for _, f := range feats {
 		w, negated := strings.CutSuffix(f, "~"+Neg)

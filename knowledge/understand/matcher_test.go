@@ -432,3 +432,35 @@ func TestStatesLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLongerAndClauses: もう is a word only where a negation follows in
+// its clause (no longer), not where it means already or more; a negation
+// after a conjunctive particle (けど, のに, が) negates its own clause, not
+// the word before the particle.
+func TestNoLongerAndClauses(t *testing.T) {
+	m := newTestMatcher(t)
+	tests := []struct {
+		in, want string
+		loss     bool
+	}{
+		{"もう教えちゃいました", "教える", false},
+		{"もう一回送ってみた", "1 回 送る", false},
+		{"もう届かないです", "もう 届く~ない ない", true},
+		{"もうないんです", "もう~ない ない", true},
+		{"その携帯はもう持ってない", "携帯 もう 持つ~ない ない", true},
+		{"もう試したけど届かない", "試す 届く~ない ない", false},
+		{"もう見たけどないです", "見る ない", false},
+		{"探したのにありませんでした", "探す ない", false},
+		{"確認しましたがありません", "確認 ない", false},
+		{"見てないです", "見る~ない ない", false},
+	}
+	for _, tt := range tests {
+		f := m.wordFeatures(Normalize(tt.in))
+		if got := strings.Join(f, " "); got != tt.want {
+			t.Errorf("wordFeatures(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := statesLoss(f); got != tt.loss {
+			t.Errorf("statesLoss(%q) = %v, want %v", tt.in, got, tt.loss)
+		}
+	}
+}

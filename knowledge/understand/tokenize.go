@@ -39,6 +39,10 @@ type word struct {
 	joined bool // directly follows the previous word, with nothing dropped between
 	noun   bool
 	before bool // a negation that negates the next word (English "not arrive")
+	// clause: the first word after a conjunctive particle (見たけどない,
+	// 届いたのに使えない): a negation here negates its own clause, not the
+	// word before the particle.
+	clause bool
 }
 
 // Stop lists: content-word base forms that carry no meaning for matching.
@@ -103,6 +107,7 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		return dst
 	}
 	joined := false
+	clause := false  // a conjunctive particle came since the last word
 	skipNeg := false // the next negation belongs to かもしれない, not to a word
 	toks := Tokenizer().Analyze(s, tokenizer.Normal)
 	for ti, t := range toks {
@@ -135,6 +140,9 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 				joined = true
 			}
 			continue
+		}
+		if pos0 == "助詞" && (pos1 == "接続助詞" && clauseParticles[surface] || surface == "に" && afterPredicateNo(toks[:ti])) {
+			clause = true
 		}
 		switch pos0 {
 		case "名詞":
@@ -219,16 +227,32 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		if t.Class == tokenizer.UNKNOWN && lex != nil {
 			if parts := lex.split(keep); len(parts) > 1 {
 				for _, p := range parts {
-					dst = append(dst, word{s: trimLongMark(p), joined: joined, noun: true})
-					joined = true
+					dst = append(dst, word{s: trimLongMark(p), joined: joined, noun: true, clause: clause})
+					joined, clause = true, false
 				}
 				continue
 			}
 		}
-		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun})
-		joined = true
+		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun, clause: clause})
+		joined, clause = true, false
 	}
 	return dst
+}
+
+// clauseParticles are the conjunctive particles that end a clause (but,
+// although, because, and): 見たけど | ない. The て of te-forms (使っていない)
+// and the conditional ば join a predicate and are not among them.
+var clauseParticles = map[string]bool{"けど": true, "けれど": true, "けれども": true, "が": true, "のに": true, "ので": true, "から": true, "し": true, "ものの": true}
+
+// afterPredicateNo reports whether the tokens before a に end in a verb or
+// an auxiliary and の: IPADIC splits the conjunction のに (探したのに) so.
+func afterPredicateNo(before []tokenizer.Token) bool {
+	n := len(before)
+	if n < 2 || before[n-1].Surface != "の" {
+		return false
+	}
+	pos, _ := before[n-2].FeatureAt(0)
+	return pos == "動詞" || pos == "助動詞"
 }
 
 // progressive reports whether the next tokens make a て-form progressive or
