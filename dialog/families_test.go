@@ -111,3 +111,38 @@ func TestAlreadyFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestAcknowledgedQuestionFamilies: an acknowledgement or thanks in front of
+// a question (わかりました、…？) frames it: the question is answered, not the
+// current step sent again; an acknowledgement in front of consent still
+// reads as yes.
+func TestAcknowledgedQuestionFamilies(t *testing.T) {
+	faq := []string{"すべての情報が不明を選んだらどうなりますか"}
+	wait := []string{"30日待つ必要があるのはなぜですか"}
+	testFamilies(t, []family{
+		{name: "prevention after the FAQ", setup: faq, topics: []string{"prevention"}, texts: []string{
+			"わかりました、どうやって防げばいいですか",
+			"ありがとうございます、今後の対策は？",
+			"了解です、では予防のために何をしておけばいいですか",
+			"なるほど。今後同じことにならないようにするには？",
+			"OK、じゃあ確認方法を増やしておくにはどうしたらいい？",
+		}},
+		{name: "a person after the FAQ", setup: faq, topics: []string{"handoff"}, texts: []string{
+			"ありがとうございます、担当の方と直接話せますか",
+			"わかった、それで人に相談できる？",
+		}},
+		{name: "questions about the wait", setup: wait, topics: []string{"waiting_period"}, texts: []string{
+			"わかりました、早める方法はありますか",
+			"ありがとう、キャンセルはできる？",
+			"了解です、その間ログインできますか",
+		}},
+		{name: "recovery form after the wait", setup: wait, topics: []string{"recovery_form"}, texts: []string{
+			"承知しました。ちなみに回復フォームはどこから出せますか",
+			"わかりました、回復フォームの書き方を教えてください",
+		}},
+		{name: "consent after the FAQ", setup: faq, topics: []string{"replace_method"}, texts: []string{
+			"わかりました、やってみます",
+			"了解です、お願いします",
+		}},
+	})
+}

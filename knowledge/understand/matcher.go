@@ -810,7 +810,80 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 // itself a question, or as no where it asks what to do if something fails
 // (それでも来なかったら？, see failureIf). A text that negates something (バックアップはしてな
 // かったと思う) never reads as yes.
+//
+// A text that opens with an acknowledgement (わかりました、…, ありがとうござい
+// ます。…, 了解です …; see acknowledged) is read without it too, and the
+// better reading counts: the acknowledgement frames what follows.
 func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
+	res := m.understand(text, expects)
+	if rest, ok := m.acknowledged(text); ok {
+		if r := m.understand(rest, expects); len(r) > 0 && (len(res) == 0 || r[0].Score > res[0].Score) {
+			return r
+		}
+	}
+	return res
+}
+
+// ackWords are the words of acknowledgements and thanks (わかりました, 了解です,
+// 承知しました, かしこまりました, なるほど, ありがとう, はい, OK).
+var ackWords = map[string]bool{"わかる": true, "分かる": true, "了解": true, "承知": true, "かしこまる": true, "なるほど": true, "ありがとう": true,
+	"どうも": true, "はい": true, "ええ": true, "うん": true, "ok": true, "オッケー": true, "理解": true, "納得": true, "thank": true, "thanks": true}
+
+// ackMin is the raw score of yes or done from which a clause reads as an
+// acknowledgement in the pack's own words.
+const ackMin = 0.6
+
+// acknowledged splits a text that opens with an acknowledgement, up to the
+// first punctuation or space (わかりました、次からどうすれば防げますか), and
+// returns what follows it, if anything. The opening is an
+// acknowledgement when it neither asks nor negates, has at most two words,
+// and its words are all words of acknowledgement or it reads as yes or done
+// by the pack's examples.
+func (m *Matcher) acknowledged(text string) (string, bool) {
+	text = strings.TrimSpace(text)
+	i := strings.IndexFunc(text, func(r rune) bool {
+		switch r {
+		case '、', ',', '，', '。', '．', '！', '!', '\n':
+			return true
+		}
+		return unicode.IsSpace(r)
+	})
+	if i <= 0 {
+		return "", false
+	}
+	lead := text[:i]
+	_, size := utf8.DecodeRuneInString(text[i:])
+	rest := strings.TrimSpace(text[i+size:])
+	if isQuestion(lead) {
+		return "", false
+	}
+	wf := m.wordFeatures(Normalize(lead))
+	if len(wf) == 0 || len(wf) > 2 || slices.Contains(wf, Neg) || Normalize(rest) == "" {
+		return "", false
+	}
+	all := true
+	for _, w := range wf {
+		all = all && ackWords[w]
+	}
+	if !all {
+		k := len(m.intents)
+		buf := make([]float64, 3*k+2*len(m.words.exIntent))
+		raw := buf[:k]
+		m.rawScores(Normalize(lead), nil, raw, buf[k:])
+		best := 0.0
+		for _, id := range []string{AnswerYes, AnswerDone} {
+			if j, ok := m.byID[id]; ok && m.intents[j].kind == knowledge.KindAnswer {
+				best = max(best, raw[j])
+			}
+		}
+		if best < ackMin {
+			return "", false
+		}
+	}
+	return rest, true
+}
+
+func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
 	n := Normalize(text)
 	if n == "" || len(m.intents) == 0 {
 		return nil

@@ -464,3 +464,29 @@ func TestNoLongerAndClauses(t *testing.T) {
 		}
 	}
 }
+
+// TestAcknowledged: an opening acknowledgement or thanks is split off when
+// something follows it; an opening that negates, asks or says something else
+// is not.
+func TestAcknowledged(t *testing.T) {
+	m := newTestMatcher(t)
+	tests := []struct{ text, rest string }{
+		{"わかりました、次はどうすれば？", "次はどうすれば？"},
+		{"了解です　30日も待つの？", "30日も待つの？"},
+		{"ありがとうございます。SMSが来ません", "SMSが来ません"},
+		{"なるほど！担当の人と話したい", "担当の人と話したい"},
+		{"OK, 最初からやり直したい", "最初からやり直したい"},
+		{"わかりました", ""},
+		{"わかりました、、", ""},
+		{"わかりません、どれですか", ""},
+		{"いいえ、迷惑メールにもない", ""},
+		{"メール、届きません", ""},
+		{"届かない、どうしよう", ""},
+	}
+	for _, tt := range tests {
+		rest, ok := m.acknowledged(tt.text)
+		if rest != tt.rest || ok != (tt.rest != "") {
+			t.Errorf("acknowledged(%q) = %q, %v, want %q", tt.text, rest, ok, tt.rest)
+		}
+	}
+}
