@@ -100,3 +100,44 @@ type Store interface {
 	// Backlog counts pending inbox events.
 	Backlog(ctx context.Context) (int, error)
 }
+
+// ChatNext is what LockChatsNext found for one chat it locked.
+type ChatNext struct {
+	Event       *InboxItem // the chat's first pending event; nil when none is pending
+	More        bool       // more events are pending after it
+	Undelivered bool       // outbox rows wait for delivery (left by a crash or a failed bookkeeping write)
+}
+
+// TurnOutcome is one event's result in RunTurns.
+type TurnOutcome struct {
+	Out *Outgoing // the outbox row to deliver; nil when nothing is sent
+	// Err is ErrNotPending, or the error plan returned for this event
+	// (nothing of the event was written; it stays pending).
+	Err error
+}
+
+// DeliveryOutcome is how sending one outbox row ended, for FinishDeliveries.
+type DeliveryOutcome struct {
+	ID       int64
+	Delivery Delivery
+	Failure  string // non-empty: the send failed for good (no message content in it)
+}
+
+// batchStore is a Store that runs the next event of several chats
+// together (storage.DB): one round trip locks the chats and reads their
+// work, one transaction holds all their turns, and one records all their
+// deliveries, instead of one of each per event.
+type batchStore interface {
+	// LockChatsNext locks those of chatIDs it can without waiting (a chat
+	// another process holds is left out) and reports, for each chat it
+	// locked, its first pending event. unlock releases them all.
+	LockChatsNext(ctx context.Context, chatIDs []string) (unlock func(), next map[string]ChatNext, err error)
+	// RunTurns is RunTurn for several events of different chats, in one
+	// transaction: outcomes[i] belongs to items[i]. An event whose plan
+	// fails is left out (it stays pending); any other error rolls back all
+	// of them. Outbox rows with a reply token are stored as attempted
+	// (TurnMarksAttempted).
+	RunTurns(ctx context.Context, items []InboxItem, now time.Time, plan func(TurnContext) (TurnPlan, error)) ([]TurnOutcome, error)
+	// FinishDeliveries is MarkSent or MarkFailed for several rows, atomically.
+	FinishDeliveries(ctx context.Context, done []DeliveryOutcome, now time.Time) error
+}

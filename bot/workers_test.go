@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/bot/linemsg"
+	"github.com/todoku/todoku/bot/metrics"
 	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
@@ -305,4 +309,90 @@ func TestShutdownBeforeStartAndNotifyAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Notify("U1") // must not block or panic
+}
+
+// TestWorkersBatch fills the inbox before the workers start, so they take
+// chats in batches (Workers.BatchChats), and checks what the batch hands
+// back to the one-chat path: an event whose turn fails (retried, then
+// given up on, and the chat goes on), a chat someone else holds, a reply
+// LINE refuses. Every other event is answered once, in order.
+func TestWorkersBatch(t *testing.T) {
+	const chats, perChat = 30, 4
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		e, s := &fakeEngine{}, &fakeSender{failFor: map[string]bool{"F": true}}
+		var evs []bot.Event
+		for c := range chats {
+			chat := fmt.Sprintf("U%d", c)
+			for i := 1; i <= perChat; i++ {
+				evs = append(evs, text(fmt.Sprintf("%s-%d", chat, i), chat, fmt.Sprintf("%s:%d", chat, i), t0.Add(time.Duration(i)*time.Second)))
+			}
+		}
+		evs = append(evs,
+			text("P-1", "P", "P:1", t0.Add(time.Second)),
+			text("P-x", "P", "panic", t0.Add(2*time.Second)),
+			text("P-2", "P", "P:2", t0.Add(3*time.Second)),
+			text("F-1", "F", "F:1", t0.Add(time.Second)),
+			text("H-1", "H", "H:1", t0.Add(time.Second)))
+		if _, err := db.Accept(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		held, err := db.LockChat(ctx, "H")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(held) // first (cleanups run last in, first out): a worker may wait for it
+		var before dto.Metric
+		metrics.BatchEvents.Write(&before)
+
+		w := bot.NewWorkers(newProcessor(db, e, s), 2)
+		w.BatchChats = 16
+		w.SweepInterval = 0
+		if err := w.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Shutdown(context.Background()) })
+		waitFor(t, "the others answered", func() bool { return len(s.Sends()) >= chats*perChat+2 })
+		if slices.ContainsFunc(s.Sends(), func(x sent) bool { return x.Chat == "H" }) {
+			t.Fatal("a chat someone else held was processed")
+		}
+		held()
+		waitFor(t, "empty inbox", backlogZero(t, db))
+		waitFor(t, "the held chat answered", func() bool { return len(s.Sends()) == chats*perChat+3 })
+
+		if v := e.Violations(); len(v) != 0 {
+			t.Fatalf("engine saw events out of order: %v", v)
+		}
+		var normal []sent
+		for _, x := range s.Sends() {
+			if x.Chat != "P" && x.Chat != "H" {
+				normal = append(normal, x)
+			}
+		}
+		checkReplies(t, perChat, chats, normal)
+		var rows []storage.InboxEvent
+		db.Gorm().Where("chat_id IN ?", []string{"P", "F"}).Order("id").Find(&rows)
+		for _, r := range rows {
+			want := storage.StatusDone
+			if r.WebhookEventID == "P-x" {
+				want = storage.StatusFailed
+			}
+			if r.Status != want {
+				t.Errorf("inbox event %s: status %s, want %s", r.WebhookEventID, r.Status, want)
+			}
+		}
+		var out storage.OutboxRow
+		if err := db.Gorm().Where("chat_id = ?", "F").First(&out).Error; err != nil || out.Status != storage.StatusFailed {
+			t.Fatalf("refused reply: outbox %+v, %v", out, err)
+		}
+
+		var after dto.Metric
+		metrics.BatchEvents.Write(&after)
+		batches := after.GetHistogram().GetSampleCount() - before.GetHistogram().GetSampleCount()
+		events := after.GetHistogram().GetSampleSum() - before.GetHistogram().GetSampleSum()
+		if batches == 0 || events < 2*float64(batches) {
+			t.Fatalf("%d batches of %v events in all: the workers did not batch", batches, events)
+		}
+		t.Logf("%d batches, %.1f events each", batches, events/float64(batches))
+	})
 }

@@ -108,12 +108,14 @@ func (db *DB) PendingChats(ctx context.Context, before time.Time, limit int) ([]
 	return chats, nil
 }
 
+// pendingEventsSQL names the status as a literal for the partial index (see
+// undeliveredSQL).
 const pendingEventsSQL = `SELECT id, payload, accepted_at, attempts FROM inbox_events
-	WHERE chat_id = ? AND status = ? ORDER BY event_at, id LIMIT ?`
+	WHERE chat_id = ? AND status = '` + StatusPending + `' ORDER BY event_at, id LIMIT ?`
 
 // PendingEvents implements bot.Store.
 func (db *DB) PendingEvents(ctx context.Context, chatID string, limit int) ([]bot.InboxItem, error) {
-	rows, err := db.sql.QueryContext(ctx, db.rebind(pendingEventsSQL), chatID, StatusPending, limit)
+	rows, err := db.sql.QueryContext(ctx, db.rebind(pendingEventsSQL), chatID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: pending events: %w", err)
 	}

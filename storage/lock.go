@@ -62,6 +62,39 @@ func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
 	}, nil
 }
 
+// tryLock takes key if it is free, without waiting.
+func (k *keyedMutex) tryLock(key string) (func(), bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.locks == nil {
+		k.locks = map[string]*keyLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		k.locks[key] = l
+	} else {
+		select {
+		case <-l.ch:
+		default:
+			return nil, false
+		}
+	}
+	l.refs++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.ch <- struct{}{}
+			k.mu.Lock()
+			l.refs--
+			if l.refs == 0 {
+				delete(k.locks, key)
+			}
+			k.mu.Unlock()
+		})
+	}, true
+}
+
 // LockChat serialises work on one chat. In-process it is a mutex per chat;
 // on Postgres it also takes a session advisory lock on a dedicated
 // connection, so replicas sharing the database take turns too. If the
@@ -117,8 +150,8 @@ func (db *DB) lockChat(ctx context.Context, chatID string, limit int) (func(), [
 		b := &pgx.Batch{}
 		b.Queue("SELECT pg_advisory_lock($1, hashtext($2))", lockClassChat, chatID)
 		if limit > 0 {
-			b.Queue(db.rebind(undeliveredSQL), chatID, StatusPending)
-			b.Queue(db.rebind(pendingEventsSQL), chatID, StatusPending, limit)
+			b.Queue(db.rebind(undeliveredSQL), chatID)
+			b.Queue(db.rebind(pendingEventsSQL), chatID, limit)
 		}
 		br := sc.Conn().SendBatch(ctx, b)
 		err := func() error {

@@ -19,6 +19,7 @@ type migration struct {
 // migrations in order; the schema version is the number applied.
 var migrations = []migration{
 	{"initial schema", migrateInitial},
+	{"HOT updates on the hot path", migrateHotUpdates},
 }
 
 // SchemaVersion is the version this binary expects.
@@ -165,6 +166,36 @@ func migrateInitial(tx *gorm.DB, dialect string) error {
 		`CREATE INDEX audit_log_subject ON audit_log (subject_id, at)`,
 		`CREATE INDEX audit_log_at ON audit_log (at)`,
 	)
+}
+
+// migrateHotUpdates makes the updates every turn does HOT updates in
+// Postgres (heap-only: no new index entries), which an update can only be
+// when it changes no indexed column and finds room on the row's page:
+//   - a conversation's last_activity_at changes every turn, and two indexes
+//     had it, so each turn added entries to all of the table's indexes and
+//     finding a chat's open conversation slowed down as they piled up. Only
+//     the daily retention job reads by last_activity_at (a sequential scan
+//     once a day); listing conversations by status and owner keeps an index;
+//   - recording a delivery on its logged messages changed delivery_status,
+//     which a partial index named. Failed deliveries are still found
+//     through the outbox's (status, created_at) index;
+//   - free space left in each page of the tables updated in place
+//     (conversations and sessions every turn, messages once) gives the new
+//     row version room beside the old one.
+func migrateHotUpdates(tx *gorm.DB, dialect string) error {
+	stmts := []string{
+		`DROP INDEX IF EXISTS messages_delivery_failed`,
+		`DROP INDEX IF EXISTS conversations_last_activity`,
+		`DROP INDEX IF EXISTS conversations_status_owner_activity`,
+		`CREATE INDEX conversations_status_owner ON conversations (status, owner)`,
+	}
+	if dialect == Postgres {
+		stmts = append(stmts,
+			`ALTER TABLE conversations SET (fillfactor = 50)`,
+			`ALTER TABLE sessions SET (fillfactor = 50)`,
+			`ALTER TABLE messages SET (fillfactor = 90)`)
+	}
+	return execAll(tx, dialect, stmts...)
 }
 
 const createSchemaVersion = `CREATE TABLE IF NOT EXISTS schema_version (

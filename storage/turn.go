@@ -90,52 +90,34 @@ func (db *DB) runTurn(ctx context.Context, item bot.InboxItem, now time.Time, pl
 func (db *DB) runTurnPostgres(ctx context.Context, item bot.InboxItem, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) (*bot.Outgoing, error) {
 	var out *bot.Outgoing
 	err := db.withPgx(ctx, func(c *pgx.Conn) error {
-		chat := item.Event.ChatID
-		var rd turnRead
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
-		b.Queue(db.rebind(readTurnSQL+" FOR UPDATE OF i"), chat, item.Seq)
-		if chat != "" {
-			b.Queue(db.rebind(readSessionSQL+" FOR UPDATE"), chat)
-		}
+		db.queueTurnRead(b, item)
 		br := c.SendBatch(ctx, b)
-		err := func() error {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-			err := br.QueryRow().Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return bot.ErrNotPending
-			}
-			if err != nil {
-				return err
-			}
-			if chat != "" {
-				err := br.QueryRow().Scan(&rd.sessState, &rd.sessVersion)
-				switch {
-				case err == nil:
-					rd.hasSession = true
-				case !errors.Is(err, pgx.ErrNoRows):
-					return err
-				}
-			}
-			return nil
-		}()
+		_, err := br.Exec()
+		var rd turnRead
+		found := false
+		if err == nil {
+			rd, found, err = scanTurnRead(br, item)
+		}
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = cerr
 		}
 		if err != nil {
 			return err
 		}
+		if !found {
+			return bot.ErrNotPending
+		}
 		if rd.status != StatusPending {
 			return bot.ErrNotPending
 		}
-		w := &pgWriter{db: db, b: &pgx.Batch{}}
+		w := newPgWriter(db)
 		o, err := db.applyTurn(w, item, rd, now, plan)
 		if err != nil {
 			return err
 		}
-		if err := w.flush(ctx, c); err != nil {
+		if err := w.pipe.flush(ctx, c); err != nil {
 			if isUniqueViolation(err) {
 				// A session row appeared for a chat that had none: another
 				// process ran a turn of this chat at the same time.
@@ -152,22 +134,66 @@ func (db *DB) runTurnPostgres(ctx context.Context, item bot.InboxItem, now time.
 	return out, err
 }
 
-// pgWriter queues a turn's writes into one pipeline.
+// queueTurnRead queues a turn's locking reads: the inbox row (FOR UPDATE)
+// with the chat's open conversation, and the chat's session (FOR UPDATE).
+func (db *DB) queueTurnRead(b *pgx.Batch, item bot.InboxItem) {
+	chat := item.Event.ChatID
+	b.Queue(db.rebind(readTurnSQL+" FOR UPDATE OF i"), chat, item.Seq)
+	if chat != "" {
+		b.Queue(db.rebind(readSessionSQL+" FOR UPDATE"), chat)
+	}
+}
+
+// scanTurnRead reads the results of queueTurnRead, all of them even when
+// the inbox row is missing (found false), so a pipeline of several turns'
+// reads stays aligned.
+func scanTurnRead(br pgx.BatchResults, item bot.InboxItem) (rd turnRead, found bool, err error) {
+	err = br.QueryRow().Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
+	switch {
+	case err == nil:
+		found = true
+	case errors.Is(err, pgx.ErrNoRows):
+		err = nil
+	default:
+		return rd, false, err
+	}
+	if item.Event.ChatID != "" {
+		serr := br.QueryRow().Scan(&rd.sessState, &rd.sessVersion)
+		switch {
+		case serr == nil:
+			rd.hasSession = true
+		case !errors.Is(serr, pgx.ErrNoRows):
+			return rd, false, serr
+		}
+	}
+	return rd, found, nil
+}
+
+// pgPipe is one pipeline of writes ending in COMMIT: one turn's, or
+// several turns' one after the other (RunTurns).
+type pgPipe struct {
+	b   *pgx.Batch
+	ids []*int64 // per queued statement: where its RETURNING id goes, or nil
+}
+
+// pgWriter queues one turn's writes into a pipe. A turn's statements are
+// contiguous in the pipe, so currval() in idExpr names this turn's rows.
 type pgWriter struct {
 	db       *DB
-	b        *pgx.Batch
-	ids      []*int64 // per queued statement: where its RETURNING id goes, or nil
+	pipe     *pgPipe
 	outboxID int64
 }
 
+func newPgWriter(db *DB) *pgWriter { return &pgWriter{db: db, pipe: &pgPipe{b: &pgx.Batch{}}} }
+
 func (w *pgWriter) exec(q string, args ...any) {
-	w.b.Queue(w.db.rebind(q), args...)
-	w.ids = append(w.ids, nil)
+	w.pipe.b.Queue(w.db.rebind(q), args...)
+	w.pipe.ids = append(w.pipe.ids, nil)
 }
 
 func (w *pgWriter) insertID(id *int64, q string, args ...any) {
-	w.b.Queue(w.db.rebind(q+" RETURNING id"), args...)
-	w.ids = append(w.ids, id)
+	w.pipe.b.Queue(w.db.rebind(q+" RETURNING id"), args...)
+	w.pipe.ids = append(w.pipe.ids, id)
 }
 
 func (w *pgWriter) idExpr(id *int64, seq string) (string, []any) {
@@ -179,7 +205,7 @@ func (w *pgWriter) idExpr(id *int64, seq string) (string, []any) {
 }
 
 // flush sends the writes and COMMIT in one round trip.
-func (w *pgWriter) flush(ctx context.Context, c *pgx.Conn) error {
+func (w *pgPipe) flush(ctx context.Context, c *pgx.Conn) error {
 	w.b.Queue("COMMIT")
 	br := c.SendBatch(ctx, w.b)
 	err := func() error {
@@ -217,26 +243,12 @@ func (db *DB) runTurnSQLite(ctx context.Context, item bot.InboxItem, now time.Ti
 		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	chat := item.Event.ChatID
-	var rd turnRead
-	err = tx.QueryRowContext(ctx, readTurnSQL, chat, item.Seq).Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bot.ErrNotPending
-	}
+	rd, found, err := readTurnTx(ctx, tx, item)
 	if err != nil {
 		return nil, err
 	}
-	if rd.status != StatusPending {
+	if !found || rd.status != StatusPending {
 		return nil, bot.ErrNotPending
-	}
-	if chat != "" {
-		err := tx.QueryRowContext(ctx, readSessionSQL, chat).Scan(&rd.sessState, &rd.sessVersion)
-		switch {
-		case err == nil:
-			rd.hasSession = true
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, err
-		}
 	}
 	w := &sqliteWriter{ctx: ctx, tx: tx}
 	out, err := db.applyTurn(w, item, rd, now, plan)
@@ -253,6 +265,30 @@ func (db *DB) runTurnSQLite(ctx context.Context, item bot.InboxItem, now time.Ti
 		return nil, err
 	}
 	return out, nil
+}
+
+// readTurnTx is a turn's reads on SQLite, inside its IMMEDIATE transaction
+// (the only writer, so no row locks are needed). found is false when the
+// inbox row is missing.
+func readTurnTx(ctx context.Context, tx *sql.Tx, item bot.InboxItem) (rd turnRead, found bool, err error) {
+	chat := item.Event.ChatID
+	err = tx.QueryRowContext(ctx, readTurnSQL, chat, item.Seq).Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rd, false, nil
+	}
+	if err != nil {
+		return rd, false, err
+	}
+	if chat != "" {
+		err := tx.QueryRowContext(ctx, readSessionSQL, chat).Scan(&rd.sessState, &rd.sessVersion)
+		switch {
+		case err == nil:
+			rd.hasSession = true
+		case !errors.Is(err, sql.ErrNoRows):
+			return rd, false, err
+		}
+	}
+	return rd, true, nil
 }
 
 // sqliteWriter runs each write at once; after the first error it does

@@ -43,6 +43,14 @@ var (
 		Help: "Accepted webhook events waiting to be processed.",
 	})
 
+	// BatchEvents counts the events each batch of chats ran together
+	// (batches of one chat go the one-chat way and are not counted).
+	BatchEvents = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "todoku_batch_events",
+		Help:    "Events whose turns ran in one transaction, per batch of several chats.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+	})
+
 	// DeliveryFailures counts outgoing messages given up on after retries.
 	DeliveryFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "todoku_delivery_failures_total",
@@ -54,6 +62,6 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		WebhookRequests, Events, ProcessingSeconds, LineAPICalls, InboxBacklog, DeliveryFailures,
+		WebhookRequests, Events, ProcessingSeconds, LineAPICalls, InboxBacklog, DeliveryFailures, BatchEvents,
 	)
 }
