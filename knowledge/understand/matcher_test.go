@@ -490,3 +490,63 @@ func TestAcknowledged(t *testing.T) {
 		}
 	}
 }
+
+// TestUnrelatedNotConfident: questions about something the pack does not know
+// (another app, a dish, a device) that share one action word with an example
+// (作り方, 反応しない, 解約, 変えたい) land on no topic of ours at or above the
+// threshold; questions about our domain with an unknown noun beside a noun
+// of ours still land.
+func TestUnrelatedNotConfident(t *testing.T) {
+	p, m := newRealMatcher(t)
+	for _, text := range []string{
+		"ハヤシライスの作り方",
+		"リモコンが反応しない",
+		"Spotifyの解約方法",
+		"iPadの壁紙を変えたい",
+		"明日の天気が知りたい",
+		"エクセルで表を並べ替えるには？",
+		"Kindleで本を買いたい",
+	} {
+		ms := m.Understand(text, nil)
+		if len(ms) > 0 && ms[0].Score >= DefaultThreshold && topicOf(p, ms[0].Intent) != "out_of_scope" {
+			t.Errorf("%q → %s (%.2f), want out_of_scope or nothing confident", text, ms[0].Intent, ms[0].Score)
+		}
+	}
+	for _, tt := range []struct{ text, topic string }{
+		{"旅行先でSMSのコードが受け取れない", "sms_check"},
+		{"ドコモから楽天モバイルに変えたらSMSが来ない", "sms_check"},
+		{"退職した会社のアドレスに確認コードが送られる", "replace_method"},
+		{"試行回数が多すぎると出てコードが送れない", "delay_resend"},
+	} {
+		ms := m.Understand(tt.text, nil)
+		if len(ms) == 0 || ms[0].Score < DefaultThreshold || topicOf(p, ms[0].Intent) != tt.topic {
+			t.Errorf("%q → %v, want %s", tt.text, ms, tt.topic)
+		}
+	}
+}
+
+// TestStrayNoun: a text with a noun the pack does not know that names a
+// thing, and no thing of ours, is about something else; a number, a noun
+// used as an adverb or an unknown noun modifying one of ours is no such
+// noun.
+func TestStrayNoun(t *testing.T) {
+	_, m := newRealMatcher(t)
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"ハヤシライスの作り方", true},
+		{"キーボードが反応しない", true},
+		{"ジムを解約したい", true},
+		{"今度から困らないようにしたい", false},
+		{"5分待っても来ない", false},
+		{"キーボードで確認コードを入力できない", false},
+		{"試行回数が多すぎる", false},
+	}
+	for _, tt := range tests {
+		ws, _, _ := m.analyze(Normalize(tt.text))
+		if got := m.strayNoun(ws); got != tt.want {
+			t.Errorf("strayNoun(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
