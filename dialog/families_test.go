@@ -146,3 +146,22 @@ func TestAcknowledgedQuestionFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestNegatedSynonymFamilies: a reply whose negated verb is a synonym of
+// 届かない or 使えない (受信できません, 受け取れない, 使用できない) is still a
+// negation: the answer no to the question, never yes.
+func TestNegatedSynonymFamilies(t *testing.T) {
+	address := []string{"確認コードが届かない", "[tap:メール]", "[tap:見つからない]"} // そのアドレスで、今もメールを受信できますか？
+	testFamilies(t, []family{
+		{name: "address question, cannot receive", setup: address, topics: []string{"replace_method"}, texts: []string{
+			"受信できません",
+			"今は受信できないです",
+			"そのアドレスではもう受け取れません",
+			"使用できないです",
+		}},
+		{name: "address question, can receive", setup: address, topics: []string{"email_check"}, node: "email_more_checks", texts: []string{
+			"受信できます",
+			"はい、今も使えます",
+		}},
+	})
+}

@@ -142,6 +142,10 @@ type intentInfo struct {
 type synEntry struct {
 	words []word
 	canon string
+	// neg: every member of the group is negated (届かない, 来ない, 受信
+	// できない), so the canonical word stands for a negated predicate and
+	// keeps the negation (see applySynonyms).
+	neg bool
 }
 
 // channel is an index over one kind of feature (words or character bigrams).
@@ -402,11 +406,17 @@ func (m *Matcher) buildSynonyms(groups [][]string) {
 		if canon == "" {
 			continue
 		}
+		members := make([][]word, 0, len(g))
+		neg := true
 		for _, member := range g {
 			ws := words(Normalize(member), m.lex, nil)
 			if len(ws) == 0 {
 				continue
 			}
+			members = append(members, ws)
+			neg = neg && slices.ContainsFunc(ws, func(w word) bool { return w.s == Neg })
+		}
+		for _, ws := range members {
 			if len(ws) == 1 && ws[0].s == canon {
 				// The canonical word as one token needs no rewrite, but
 				// keep it as a vocabulary word for kana aliases.
@@ -414,7 +424,7 @@ func (m *Matcher) buildSynonyms(groups [][]string) {
 				continue
 			}
 			ws[0].joined = false
-			m.syn[ws[0].s] = append(m.syn[ws[0].s], synEntry{words: ws, canon: canon})
+			m.syn[ws[0].s] = append(m.syn[ws[0].s], synEntry{words: ws, canon: canon, neg: neg})
 		}
 	}
 	for k, es := range m.syn {
@@ -564,7 +574,12 @@ func (m *Matcher) applySynonyms(ws []word) []word {
 		matched := false
 		for _, e := range m.syn[ws[i].s] {
 			if matchAt(ws, i, e.words) {
-				out = append(out, word{s: e.canon, joined: ws[i].joined, noun: true})
+				out = append(out, word{s: e.canon, joined: ws[i].joined, noun: true, clause: ws[i].clause})
+				if e.neg {
+					// 受信できません → 届かない, still a negation: it is
+					// what no, 'not yes' and 'no longer' are read from.
+					out = append(out, word{s: Neg, joined: true})
+				}
 				i += len(e.words)
 				matched = true
 				break

@@ -550,3 +550,25 @@ func TestStrayNoun(t *testing.T) {
 		}
 	}
 }
+
+// TestNegatedSynonymGroups: a synonym group whose members are all negated
+// (届かない, 来ない, 受信できない) keeps the negation when it rewrites them, so
+// that such a text is negated (never yes) and a short one answers no.
+func TestNegatedSynonymGroups(t *testing.T) {
+	_, m := newRealMatcher(t)
+	for _, text := range []string{"受信できません", "今は受信できないです", "使えません", "もう届かない"} {
+		if f := m.wordFeatures(Normalize(text)); !slices.Contains(f, Neg) {
+			t.Errorf("wordFeatures(%q) = %v: the negation is lost", text, f)
+		}
+		for _, match := range m.Understand(text, []string{"yes", "no", "unknown", "done"}) {
+			if match.Intent == "yes" || match.Intent == "done" {
+				t.Errorf("%q reads as %s (%.2f)", text, match.Intent, match.Score)
+			}
+		}
+	}
+	// The label group (これ以上使いません, すべての情報が不明) is a name, not
+	// a negation.
+	if f := m.wordFeatures(Normalize("すべての情報が不明を選ぶ")); slices.Contains(f, Neg) {
+		t.Errorf("すべての情報が不明を選ぶ: %v, want no negation", f)
+	}
+}
