@@ -165,3 +165,25 @@ func TestNegatedSynonymFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestContrastFamilies: after a contrast (けど, が, のに, でも), the last
+// clause answers the question: what was tried before it does not make the
+// reply 'it worked', and a verdict like ダメ or 無理 is a no.
+func TestContrastFamilies(t *testing.T) {
+	checklist := []string{"コードが届かない", "[tap:SMS]", "[tap:合っている]"} // 届きましたか？
+	testFamilies(t, []family{
+		{name: "SMS checklist, tried but no", setup: checklist, topics: []string{"sms_check"}, node: "sms_still_missing", texts: []string{
+			"再起動しましたがダメです",
+			"Wi-Fiも切りました。でも来ません",
+			"設定は全部見ましたが、変わりません",
+			"言われた通りにしたけど無理でした",
+		}},
+		{name: "SMS checklist, tried and it came", setup: checklist, topics: []string{"sms_check"}, node: "sms_resolved", texts: []string{
+			"再起動したら来ました",
+			"時間はかかったけど届きました",
+		}},
+		{name: "method question, corrected after a contrast", setup: []string{"コードが届かない"}, topics: []string{"email_check"}, texts: []string{
+			"SMSかと思ったけど、メールかもしれません",
+		}},
+	})
+}

@@ -935,6 +935,19 @@ func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
 	short := contentWords(wf) <= 2
 	question := isQuestion(text)
 	negated := slices.Contains(wf, Neg)
+	if tail := contrastTail(n); tail != "" && len(expects) > 0 {
+		// 再起動しましたがダメです, 機内モードはオフです。でも来ません: after
+		// a contrast, the last clause answers the question; the clauses
+		// before it only say what was tried.
+		part := make([]float64, k)
+		twf, _ := m.rawScores(tail, expects, part, work)
+		for i, in := range m.intents {
+			if in.kind == knowledge.KindAnswer {
+				raw[i] = max(raw[i], part[i])
+			}
+		}
+		negated = negated || slices.Contains(twf, Neg)
+	}
 	ifFails := question && failureIf(n)
 	if no, ok := m.byID[AnswerNo]; ok && ifFails && slices.Contains(expects, AnswerNo) {
 		// それでも来なかったら？ asks where the "no" branch of the current
@@ -962,6 +975,32 @@ func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
 		res = m.rank(raw, expects, short, question, negated, ifFails, stray)
 	}
 	return res
+}
+
+// contrastParticles and contrastConjunctions mark a contrast: what follows
+// them says how it turned out (試したけど来ない, オフです。でも来ません).
+var (
+	contrastParticles    = map[string]bool{"けど": true, "けれど": true, "けれども": true, "が": true, "のに": true}
+	contrastConjunctions = map[string]bool{"でも": true, "しかし": true, "だけど": true, "けど": true, "けれど": true, "けれども": true, "ところが": true, "ですが": true, "だが": true}
+)
+
+// contrastTail returns what follows the last contrast in normalised text n
+// (ダメです in 再起動しましたがダメです), or "" when there is none or nothing
+// follows it.
+func contrastTail(n string) string {
+	end := -1
+	toks := Tokenizer().Tokenize(n)
+	for i, t := range toks {
+		pos0, _ := t.FeatureAt(0)
+		pos1, _ := t.FeatureAt(1)
+		if (pos0 == "助詞" && (pos1 == "接続助詞" && contrastParticles[t.Surface] || t.Surface == "に" && afterPredicateNo(toks[:i]))) || (pos0 == "接続詞" && contrastConjunctions[t.Surface]) {
+			end = t.Position + len(t.Surface)
+		}
+	}
+	if end < 0 {
+		return ""
+	}
+	return strings.TrimSpace(n[end:])
 }
 
 // noPick halves the choices a text ending in a negation names together

@@ -572,3 +572,27 @@ func TestNegatedSynonymGroups(t *testing.T) {
 		t.Errorf("すべての情報が不明を選ぶ: %v, want no negation", f)
 	}
 }
+
+// TestContrastTail: what follows the last contrast (a conjunctive けど, が,
+// のに or a conjunction でも, しかし) is the tail; ダメ and 無理 are negations.
+func TestContrastTail(t *testing.T) {
+	tests := []struct{ text, tail string }{
+		{"再起動しましたがダメです", "ダメです"},
+		{"機内モードはオフです。でもまだ来ません", "まだ来ません"},
+		{"見たけど、なかった", "なかった"},
+		{"電波はあるのに届かない", "届かない"},
+		{"メールが来ない", ""},
+		{"メールが来ないけど", ""},
+		{"SMSが届きます", ""},
+	}
+	for _, tt := range tests {
+		if got := contrastTail(Normalize(tt.text)); got != Normalize(tt.tail) {
+			t.Errorf("contrastTail(%q) = %q, want %q", tt.text, got, Normalize(tt.tail))
+		}
+	}
+	for _, text := range []string{"ダメでした", "無理です", "だめ"} {
+		if ws := Words(Normalize(text)); !slices.Equal(ws, []string{Neg}) {
+			t.Errorf("Words(%q) = %v, want [%s]", text, ws, Neg)
+		}
+	}
+}

@@ -53,6 +53,8 @@ var (
 	// (送ってしまう, 見ている, 教えてください). Other non-independent verbs
 	// (送り直す, 要求しすぎる) keep their meaning.
 	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true, "てる": true, "でる": true, "とる": true, "どる": true, "ちまう": true}
+	// negNouns are the nouns of a negative verdict (ダメ, 無理): read as Neg.
+	negNouns = map[string]bool{"ダメ": true, "だめ": true, "駄目": true, "無理": true}
 	// negAux are the negations; へん and ひん are the Kansai ones
 	// (届かへん, できひん), which IPADIC tags as auxiliaries too.
 	negAux = map[string]bool{"ない": true, "ぬ": true, "ん": true, "無い": true, "へん": true, "ひん": true}
@@ -166,6 +168,11 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 			noun = true
 			if surface == "ー" {
 				keep = ""
+			}
+			if negNouns[base] {
+				// ダメでした, 無理です: a negative verdict says no like a
+				// negation does (再起動しましたがダメです is not 'it worked').
+				keep, noun = Neg, false
 			}
 		case "動詞":
 			switch {
