@@ -187,3 +187,18 @@ func TestContrastFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestSendBlockedAndFormFamilies: 送信できない is 送れない (the resend limit),
+// and フォーム alone is the recovery form.
+func TestSendBlockedAndFormFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "resend refused", setup: []string{"コードの再送を何回もしてる"}, topics: []string{"delay_resend"}, node: "delay_blocked", texts: []string{
+			"「送信できません」と出ます",
+			"送れませんって表示されました",
+		}},
+		{name: "the form", setup: []string{"回復フォームを出したい"}, topics: []string{"recovery_form"}, node: "recovery_form", texts: []string{
+			"フォームってどこから出すの？",
+			"フォームのリンクを教えてください",
+		}},
+	})
+}
