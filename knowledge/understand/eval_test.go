@@ -184,6 +184,7 @@ func TestEnglishPack(t *testing.T) {
 		{"Why must I wait 30 days?", "waiting_period"},
 		{"Please let me talk to a human", "handoff"},
 		{"What's the weather like tomorrow?", "out_of_scope"},
+		{"I don't use that address any more", "replace_method"},
 	}
 	for _, tt := range tests {
 		ms := m.Understand(tt.text, nil)
@@ -193,6 +194,14 @@ func TestEnglishPack(t *testing.T) {
 		}
 		if got != tt.topic {
 			t.Errorf("%q → %q, want %q (%v)", tt.text, got, tt.topic, ms)
+		}
+	}
+	// On a yes/no question, saying an address or phone is no longer used
+	// is about replacing it, not the bare answer no.
+	for _, text := range []string{"I don't use that address any more", "no, I don't use that number anymore"} {
+		ms := m.Understand(text, []string{"yes", "done", "no"})
+		if len(ms) == 0 || ms[0].Intent == "no" || topicOf(p, ms[0].Intent) != "replace_method" {
+			t.Errorf("%q with yes/no expected → %v, want replace_method first", text, ms)
 		}
 	}
 }

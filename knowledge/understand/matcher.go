@@ -1372,7 +1372,8 @@ func negatedInClause(ws []word) bool {
 
 // lossVerbs are the predicates of having and using: negated (持っていない,
 // 使っていない, 手元にない), they say that something is gone, not merely no.
-var lossVerbs = map[string]bool{"持つ": true, "所有": true, "所持": true, "手元": true, "使う": true, "使用": true, "利用": true}
+var lossVerbs = map[string]bool{"持つ": true, "所有": true, "所持": true, "手元": true, "使う": true, "使用": true, "利用": true,
+	"use": true, "own": true} // English stems (see englishWord): I don't use it
 
 // statesLoss reports whether word features say that something is no longer
 // there or no longer had: noLonger before a negation (もうありません, もう
