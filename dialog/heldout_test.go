@@ -89,15 +89,21 @@ func TestHeldout4Conversations(t *testing.T) {
 }
 
 // heldout5Floor is the share of conversations.heldout5.txt that must pass, a
-// margin under the 12/15 measured blind.
-const heldout5Floor = 0.7
+// little under the 15/15 reached after tuning.
+const heldout5Floor = 0.9
 
 // TestHeldout5Conversations plays dialog/testdata/conversations.heldout5.txt:
 // 15 conversations written blind (without reading the pack or the earlier
 // held-out sets) and committed before any tuning: 12/15 passed then (an
 // admission of having shared a code read as replacing the method, an address
 // that no longer exists read as no on the address question, a prevention
-// question after the これ以上使いません answer reprompted).
+// question after the これ以上使いません answer reprompted). Their failures led
+// to general fixes (もう means 'no longer' only before a negation; a reply
+// that says an address or phone is gone is a statement, not the bare answer
+// no; an opening acknowledgement frames the question after it), tested with
+// other phrasings in families_test.go, so the set is no longer blind: it
+// guards against regressions, it does not estimate accuracy on unseen
+// conversations.
 func TestHeldout5Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout5.txt", heldout5Floor)
 }

@@ -252,7 +252,10 @@ const heldout5Floor = 0.9
 
 // TestAccuracyHeldOut5 is a fifth held-out set of 60 first messages from all
 // 14 topics, written blind (before reading the pack or the earlier held-out
-// sets) and committed before any tuning: 57/60 = 95.0% then.
+// sets) and committed before any tuning: 57/60 = 95.0% then. Its misses
+// were read while checking the unknown-noun rule (strayNoun) for
+// regressions, and one it caused (今度 read as an unknown thing) led to
+// excluding adverbial nouns (isThing), so it is no longer strictly blind.
 func TestAccuracyHeldOut5(t *testing.T) {
 	p, m := newRealMatcher(t)
 	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout5.tsv")), "heldout5"); acc < heldout5Floor {
