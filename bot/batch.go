@@ -95,7 +95,7 @@ func (p *Processor) processBatch(ctx context.Context, bs batchStore, chatIDs []s
 		wg.Go(func() {
 			d, err := p.sender.Send(ctx, s.out)
 			loading[s.i].stop()
-			done[k] = DeliveryOutcome{ID: s.out.ID, Delivery: d}
+			done[k] = DeliveryOutcome{Out: s.out, Delivery: d}
 			if err != nil {
 				metrics.DeliveryFailures.Inc()
 				p.Logger.Warn("delivery failed", slog.Int64("outbox_id", s.out.ID), slog.Any("error", err))

@@ -252,9 +252,9 @@ func (p *Processor) send(ctx context.Context, out Outgoing, marked bool) error {
 	if err != nil {
 		metrics.DeliveryFailures.Inc()
 		p.Logger.Warn("delivery failed", slog.Int64("outbox_id", out.ID), slog.Any("error", err))
-		return p.store.MarkFailed(ctx, out.ID, err.Error(), p.Now())
+		return p.store.MarkFailed(ctx, out, err.Error(), p.Now())
 	}
-	return p.store.MarkSent(ctx, out.ID, d, p.Now())
+	return p.store.MarkSent(ctx, out, d, p.Now())
 }
 
 // loadingTimer shows LINE's loading animation once if a turn is still

@@ -43,6 +43,26 @@ type Outgoing struct {
 	Messages   []json.RawMessage // 1 to 5 LINE message objects
 	EventTime  time.Time         // when the triggering event occurred (reply tokens expire)
 	Attempted  bool              // a reply was attempted before (e.g. before a crash)
+	// Log is where the messages go in the conversation log, which records
+	// them once with how their delivery ended (MarkSent, MarkFailed). The
+	// store fills it in; nil for a row logged when it was made (before
+	// schema version 2), whose log entries are updated instead.
+	Log *OutgoingLog
+}
+
+// OutgoingLog is what the conversation log keeps about an Outgoing besides
+// its messages: the conversation, the event and the turn that made it.
+type OutgoingLog struct {
+	ConversationID int64
+	WebhookEventID string
+	NodeBefore     string
+	NodeAfter      string
+	TopicBefore    string
+	TopicAfter     string
+	Reason         string
+	PackID         string
+	PackVersion    string
+	At             time.Time // when the turn made the reply
 }
 
 // Delivery says how an Outgoing was delivered.

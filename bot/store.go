@@ -93,9 +93,9 @@ type Store interface {
 	// MarkAttempted records that delivery of an outbox row is about to start.
 	MarkAttempted(ctx context.Context, id int64) error
 	// MarkSent and MarkFailed record the outcome of a delivery on the outbox
-	// row and on the logged outbound messages.
-	MarkSent(ctx context.Context, id int64, d Delivery, now time.Time) error
-	MarkFailed(ctx context.Context, id int64, reason string, now time.Time) error
+	// row, and log its messages with it.
+	MarkSent(ctx context.Context, out Outgoing, d Delivery, now time.Time) error
+	MarkFailed(ctx context.Context, out Outgoing, reason string, now time.Time) error
 
 	// Backlog counts pending inbox events.
 	Backlog(ctx context.Context) (int, error)
@@ -118,7 +118,7 @@ type TurnOutcome struct {
 
 // DeliveryOutcome is how sending one outbox row ended, for FinishDeliveries.
 type DeliveryOutcome struct {
-	ID       int64
+	Out      Outgoing
 	Delivery Delivery
 	Failure  string // non-empty: the send failed for good (no message content in it)
 }

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"sync"
@@ -298,8 +297,8 @@ func (db *DB) runTurnsPostgres(ctx context.Context, items []bot.InboxItem, now t
 			return err
 		}
 		for i, w := range writers {
-			if w != nil && outcomes[i].Out != nil {
-				outcomes[i].Out.ID = w.outboxID
+			if w != nil {
+				fillOutgoing(outcomes[i].Out, w.outboxID, w.convID)
 			}
 		}
 		return nil
@@ -336,60 +335,11 @@ func (db *DB) runTurnsSQLite(ctx context.Context, items []bot.InboxItem, now tim
 		if err != nil {
 			return nil, err
 		}
-		if o != nil {
-			o.ID = w.outboxID
-		}
+		fillOutgoing(o, w.outboxID, w.convID)
 		outcomes[i].Out = o
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	return outcomes, nil
-}
-
-// FinishDeliveries implements bot's batchStore: each row as MarkSent or
-// MarkFailed would record it, all in one transaction (on Postgres one round
-// trip).
-func (db *DB) FinishDeliveries(ctx context.Context, done []bot.DeliveryOutcome, now time.Time) error {
-	if len(done) == 0 {
-		return nil
-	}
-	now = now.UTC()
-	var err error
-	if db.dialect == Postgres {
-		err = db.withPgx(ctx, func(c *pgx.Conn) error {
-			b := &pgx.Batch{}
-			if len(done) > 1 {
-				b.Queue("BEGIN")
-			}
-			for _, d := range done {
-				if d.Failure == "" {
-					b.Queue(finishSentPostgres, StatusSent, d.Delivery.Via, d.Delivery.RequestID, now, d.ID)
-				} else {
-					b.Queue(finishFailedPostgres, StatusFailed, d.Failure, d.ID)
-				}
-			}
-			if len(done) > 1 {
-				b.Queue("COMMIT")
-			}
-			return c.SendBatch(ctx, b).Close()
-		})
-	} else {
-		err = db.inTx(ctx, func(tx *sql.Tx) error {
-			for _, d := range done {
-				status, via, reqID, sentAt := StatusSent, d.Delivery.Via, d.Delivery.RequestID, now
-				if d.Failure != "" {
-					status, via, reqID, sentAt = StatusFailed, "", "", time.Time{}
-				}
-				if err := finishDeliveryTx(ctx, tx, d.ID, status, via, reqID, sentAt, d.Failure); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("storage: record deliveries: %w", err)
-	}
-	return nil
 }

@@ -185,15 +185,15 @@ func TestRunTurnsAndFinishDeliveries(t *testing.T) {
 		}
 
 		err = db.FinishDeliveries(ctx, []bot.DeliveryOutcome{
-			{ID: outcomes[0].Out.ID, Delivery: bot.Delivery{Via: "reply", RequestID: "q0"}},
-			{ID: outcomes[1].Out.ID, Failure: "LINE answered 400"},
+			{Out: *outcomes[0].Out, Delivery: bot.Delivery{Via: "reply", RequestID: "q0"}},
+			{Out: *outcomes[1].Out, Failure: "LINE answered 400"},
 		}, t0.Add(3*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, want := range []struct{ status, via, text string }{
-			{storage.StatusSent, "reply", "reply to a"},
-			{storage.StatusFailed, "", "reply to b"},
+		for i, want := range []struct{ status, via, requestID, errText, text string }{
+			{storage.StatusSent, "reply", "q0", "", "reply to a"},
+			{storage.StatusFailed, "", "", "LINE answered 400", "reply to b"},
 		} {
 			if und, _ := db.Undelivered(ctx, c[i]); len(und) != 0 {
 				t.Fatalf("chat %d still undelivered: %+v", i, und)
@@ -204,7 +204,8 @@ func TestRunTurnsAndFinishDeliveries(t *testing.T) {
 			}
 			msgs, _ := db.Messages(ctx, convs[0].ID)
 			last := msgs[len(msgs)-1]
-			if last.Direction != storage.DirectionOut || last.Text != want.text || last.DeliveryStatus != want.status || last.Via != want.via {
+			if last.Direction != storage.DirectionOut || last.Text != want.text || last.DeliveryStatus != want.status || last.Via != want.via ||
+				last.RequestID != want.requestID || last.Error != want.errText || (last.SentAt != nil) != (want.status == storage.StatusSent) {
 				t.Fatalf("chat %d: last message %+v, want %+v", i, last, want)
 			}
 			if i == 0 && (len(msgs) != 3 || convs[0].Node != "n2") {
@@ -213,6 +214,45 @@ func TestRunTurnsAndFinishDeliveries(t *testing.T) {
 		}
 		if err := db.FinishDeliveries(ctx, nil, t0); err != nil {
 			t.Fatalf("nothing to record: %v", err)
+		}
+	})
+}
+
+// TestDeliveryOfARowMadeBeforeVersion2: an outbox row made by schema
+// version 1 had its log entries written at the turn. Delivered after an
+// upgrade, those entries are updated, and none is written a second time.
+func TestDeliveryOfARowMadeBeforeVersion2(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		chat := uniqueChats(1)[0]
+		g := db.Gorm()
+		if err := g.Create(&storage.User{ID: chat, Kind: "user", CreatedAt: t0, UpdatedAt: t0}).Error; err != nil {
+			t.Fatal(err)
+		}
+		conv := storage.Conversation{UserID: chat, Status: storage.ConversationOpen, Owner: bot.OwnerBot, StartedAt: t0, LastActivityAt: t0}
+		if err := g.Create(&conv).Error; err != nil {
+			t.Fatal(err)
+		}
+		row := storage.OutboxRow{ChatID: chat, ReplyToken: "rt", RetryKey: "k", Messages: `[{"type":"text","text":"古い返信"}]`,
+			Status: storage.StatusPending, EventAt: t0, CreatedAt: t0}
+		if err := g.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		msg := storage.Message{ConversationID: conv.ID, Direction: storage.DirectionOut, Type: "text", Text: "古い返信",
+			OutboxID: &row.ID, DeliveryStatus: storage.StatusPending, At: t0, CreatedAt: t0}
+		if err := g.Create(&msg).Error; err != nil {
+			t.Fatal(err)
+		}
+		und, err := db.Undelivered(ctx, chat)
+		if err != nil || len(und) != 1 || und[0].Log != nil {
+			t.Fatalf("Undelivered = %+v, %v; want the row without Log", und, err)
+		}
+		if err := db.MarkSent(ctx, und[0], bot.Delivery{Via: "push", RequestID: "r1"}, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := db.Messages(ctx, conv.ID)
+		if len(msgs) != 1 || msgs[0].DeliveryStatus != storage.StatusSent || msgs[0].Via != "push" || msgs[0].RequestID != "r1" || msgs[0].SentAt == nil {
+			t.Fatalf("log entries %+v", msgs)
 		}
 	})
 }

@@ -19,7 +19,7 @@ type migration struct {
 // migrations in order; the schema version is the number applied.
 var migrations = []migration{
 	{"initial schema", migrateInitial},
-	{"HOT updates on the hot path", migrateHotUpdates},
+	{"cheaper writes on the hot path", migrateHotUpdates},
 }
 
 // SchemaVersion is the version this binary expects.
@@ -168,32 +168,33 @@ func migrateInitial(tx *gorm.DB, dialect string) error {
 	)
 }
 
-// migrateHotUpdates makes the updates every turn does HOT updates in
-// Postgres (heap-only: no new index entries), which an update can only be
-// when it changes no indexed column and finds room on the row's page:
+// migrateHotUpdates makes the writes of every turn cheaper on Postgres:
 //   - a conversation's last_activity_at changes every turn, and two indexes
-//     had it, so each turn added entries to all of the table's indexes and
-//     finding a chat's open conversation slowed down as they piled up. Only
-//     the daily retention job reads by last_activity_at (a sequential scan
-//     once a day); listing conversations by status and owner keeps an index;
-//   - recording a delivery on its logged messages changed delivery_status,
-//     which a partial index named. Failed deliveries are still found
-//     through the outbox's (status, created_at) index;
-//   - free space left in each page of the tables updated in place
-//     (conversations and sessions every turn, messages once) gives the new
-//     row version room beside the old one.
+//     had it, so no update of the row could be HOT (heap-only, without new
+//     index entries): each turn added entries to all of the table's indexes
+//     and finding a chat's open conversation slowed down as they piled up.
+//     Only the daily retention job reads by last_activity_at (a sequential
+//     scan once a day); listing conversations by status and owner keeps an
+//     index. Free space left in the pages of the two tables updated every
+//     turn (conversations, sessions) gives the new row version room beside
+//     the old one;
+//   - the replies' log entries are written once, when the delivery has
+//     ended, instead of at the turn and again when it ended: the outbox row
+//     keeps what the log needs meanwhile (its conversation, and the turn's
+//     trace as JSON in log; "" for rows made before this version, whose
+//     entries were written at the turn).
 func migrateHotUpdates(tx *gorm.DB, dialect string) error {
 	stmts := []string{
-		`DROP INDEX IF EXISTS messages_delivery_failed`,
 		`DROP INDEX IF EXISTS conversations_last_activity`,
 		`DROP INDEX IF EXISTS conversations_status_owner_activity`,
 		`CREATE INDEX conversations_status_owner ON conversations (status, owner)`,
+		`ALTER TABLE outbox ADD COLUMN conversation_id BIGINT`,
+		`ALTER TABLE outbox ADD COLUMN log TEXT NOT NULL DEFAULT ''`,
 	}
 	if dialect == Postgres {
 		stmts = append(stmts,
 			`ALTER TABLE conversations SET (fillfactor = 50)`,
-			`ALTER TABLE sessions SET (fillfactor = 50)`,
-			`ALTER TABLE messages SET (fillfactor = 90)`)
+			`ALTER TABLE sessions SET (fillfactor = 50)`)
 	}
 	return execAll(tx, dialect, stmts...)
 }

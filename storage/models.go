@@ -68,7 +68,7 @@ type Message struct {
 	PackID         string
 	PackVersion    string
 	OutboxID       *int64
-	DeliveryStatus string // out: pending, sent, failed
+	DeliveryStatus string // out: sent or failed (written once delivery has ended; pending only in rows made before schema version 2)
 	Via            string // reply, push
 	RetryKey       string
 	RequestID      string // x-line-request-id
@@ -98,20 +98,22 @@ type InboxEvent struct {
 
 // OutboxRow is one turn's messages to deliver (bot.Outgoing).
 type OutboxRow struct {
-	ID           int64 `gorm:"primaryKey"`
-	ChatID       string
-	InboxEventID *int64
-	ReplyToken   string // cleared once delivered
-	RetryKey     string
-	Messages     string // JSON array of LINE message objects
-	Status       string // pending, sent, failed
-	Attempted    bool
-	Via          string
-	RequestID    string
-	Error        string
-	EventAt      time.Time
-	CreatedAt    time.Time
-	SentAt       *time.Time
+	ID             int64 `gorm:"primaryKey"`
+	ChatID         string
+	InboxEventID   *int64
+	ConversationID *int64 // where its messages are logged (NULL before schema version 2)
+	ReplyToken     string // cleared once delivered
+	RetryKey       string
+	Messages       string // JSON array of LINE message objects
+	Log            string // the turn's trace for the log entries written once delivery ends (JSON; "" before schema version 2)
+	Status         string // pending, sent, failed
+	Attempted      bool
+	Via            string
+	RequestID      string
+	Error          string
+	EventAt        time.Time
+	CreatedAt      time.Time
+	SentAt         *time.Time
 }
 
 // TableName is the outbox table.

@@ -25,7 +25,7 @@ func turn(t *testing.T, db *storage.DB, id, chat string, at time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkSent(ctx, out.ID, bot.Delivery{Via: "reply"}, at); err != nil {
+	if err := db.MarkSent(ctx, *out, bot.Delivery{Via: "reply"}, at); err != nil {
 		t.Fatal(err)
 	}
 }

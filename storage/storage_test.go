@@ -244,7 +244,7 @@ func TestRunTurn(t *testing.T) {
 		if !und[0].Attempted {
 			t.Fatal("Attempted not stored")
 		}
-		if err := db.MarkSent(ctx, out.ID, bot.Delivery{Via: "reply", RequestID: "req-1"}, t0.Add(2*time.Second)); err != nil {
+		if err := db.MarkSent(ctx, *out, bot.Delivery{Via: "reply", RequestID: "req-1"}, t0.Add(2*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		if und, _ = db.Undelivered(ctx, "U1"); len(und) != 0 {

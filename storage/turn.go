@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -125,9 +124,7 @@ func (db *DB) runTurnPostgres(ctx context.Context, item bot.InboxItem, now time.
 			}
 			return err
 		}
-		if o != nil {
-			o.ID = w.outboxID
-		}
+		fillOutgoing(o, w.outboxID, w.convID)
 		out = o
 		return nil
 	})
@@ -182,6 +179,18 @@ type pgWriter struct {
 	db       *DB
 	pipe     *pgPipe
 	outboxID int64
+	convID   *int64 // the outbox row's conversation
+}
+
+// fill completes what insertOutbox returned with the ids the writes made.
+func fillOutgoing(o *bot.Outgoing, outboxID int64, convID *int64) {
+	if o == nil {
+		return
+	}
+	o.ID = outboxID
+	if o.Log != nil && convID != nil {
+		o.Log.ConversationID = *convID
+	}
 }
 
 func newPgWriter(db *DB) *pgWriter { return &pgWriter{db: db, pipe: &pgPipe{b: &pgx.Batch{}}} }
@@ -258,9 +267,7 @@ func (db *DB) runTurnSQLite(ctx context.Context, item bot.InboxItem, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	if out != nil {
-		out.ID = w.outboxID
-	}
+	fillOutgoing(out, w.outboxID, w.convID)
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
@@ -298,6 +305,7 @@ type sqliteWriter struct {
 	tx       *sql.Tx
 	err      error
 	outboxID int64
+	convID   *int64
 }
 
 func (w *sqliteWriter) exec(q string, args ...any) {
@@ -474,9 +482,6 @@ func saveSession(w turnWriter, chat string, rd turnRead, st dialog.State, now ti
 	return nil
 }
 
-const insertOutboxSQL = `INSERT INTO outbox (chat_id, inbox_event_id, reply_token, retry_key, messages, status, attempted, event_at, created_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
 // TurnMarksAttempted reports that RunTurn stores an outbox row that has a
 // reply token as attempted already, in the turn's own transaction, so the
 // pipeline need not call MarkAttempted before its first send. The Outgoing
@@ -489,8 +494,35 @@ const insertOutboxSQL = `INSERT INTO outbox (chat_id, inbox_event_id, reply_toke
 // MarkAttempted took.
 func (db *DB) TurnMarksAttempted() bool { return true }
 
+// outboxLog is bot.OutgoingLog as the outbox row's log column keeps it
+// (the conversation has its own column).
+type outboxLog struct {
+	WebhookEventID string    `json:"webhook_event_id"`
+	NodeBefore     string    `json:"node_before,omitempty"`
+	NodeAfter      string    `json:"node_after,omitempty"`
+	TopicBefore    string    `json:"topic_before,omitempty"`
+	TopicAfter     string    `json:"topic_after,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	PackID         string    `json:"pack_id,omitempty"`
+	PackVersion    string    `json:"pack_version,omitempty"`
+	At             time.Time `json:"at"`
+}
+
+// insertOutbox stores the turn's replies in the outbox. Their log entries
+// are written once the delivery has ended (recordDelivery), with its
+// outcome: written here and updated then, each bubble's row was written
+// twice, the costliest part of a turn on Postgres.
 func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bot.TurnPlan, trace dialog.Trace, now time.Time) (*bot.Outgoing, error) {
 	msgs, err := json.Marshal(p.Messages)
+	if err != nil {
+		return nil, err
+	}
+	stored := outboxLog{
+		WebhookEventID: ev.ID,
+		NodeBefore:     trace.FromNode, NodeAfter: trace.ToNode, TopicBefore: trace.FromTopic, TopicAfter: trace.ToTopic,
+		Reason: trace.Reason, PackID: p.PackID, PackVersion: p.PackVersion, At: now,
+	}
+	logJSON, err := json.Marshal(stored)
 	if err != nil {
 		return nil, err
 	}
@@ -499,42 +531,33 @@ func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bo
 	// A row with a reply token is stored as attempted (TurnMarksAttempted):
 	// once this commits, the pipeline may send it at any moment.
 	attempted := ev.ReplyToken != ""
-	var outboxID int64
-	switch w := w.(type) {
-	case *pgWriter:
-		w.insertID(&w.outboxID, insertOutboxSQL, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, attempted, eventAt, now)
-	case *sqliteWriter:
-		w.insertID(&w.outboxID, insertOutboxSQL, ev.ChatID, inboxID, ev.ReplyToken, retryKey, string(msgs), StatusPending, attempted, eventAt, now)
-		outboxID = w.outboxID
-	}
-	// All outbound messages in one multi-row insert.
-	var q strings.Builder
-	q.WriteString(`INSERT INTO messages
-		(conversation_id, direction, type, text, webhook_event_id, node_before, node_after, topic_before, topic_after,
-		 reason, pack_id, pack_version, outbox_id, delivery_status, retry_key, at, created_at) VALUES `)
-	var args []any
-	for i, raw := range p.Messages {
-		typ, text := messageText(raw)
-		cx, cargs := w.idExpr(convID, "conversations_id_seq")
-		ox, oargs := w.idExpr(&outboxID, "outbox_id_seq")
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(" + cx + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + ox + ", ?, ?, ?, ?)")
-		args = append(args, cargs...)
-		args = append(args, DirectionOut, typ, text, ev.ID, trace.FromNode, trace.ToNode, trace.FromTopic, trace.ToTopic,
-			trace.Reason, p.PackID, p.PackVersion)
-		args = append(args, oargs...)
-		args = append(args, StatusPending, retryKey, now, now)
-	}
-	w.exec(q.String(), args...)
-	return &bot.Outgoing{
+	cx, cargs := w.idExpr(convID, "conversations_id_seq")
+	args := []any{ev.ChatID, inboxID}
+	args = append(args, cargs...)
+	args = append(args, ev.ReplyToken, retryKey, string(msgs), string(logJSON), StatusPending, attempted, eventAt, now)
+	q := `INSERT INTO outbox (chat_id, inbox_event_id, conversation_id, reply_token, retry_key, messages, log, status, attempted, event_at, created_at)
+		VALUES (?, ?, ` + cx + `, ?, ?, ?, ?, ?, ?, ?, ?)`
+	out := &bot.Outgoing{
 		ChatID:     ev.ChatID,
 		ReplyToken: ev.ReplyToken,
 		RetryKey:   retryKey,
 		Messages:   p.Messages,
 		EventTime:  eventAt,
-	}, nil
+		Log: &bot.OutgoingLog{
+			WebhookEventID: ev.ID,
+			NodeBefore:     trace.FromNode, NodeAfter: trace.ToNode, TopicBefore: trace.FromTopic, TopicAfter: trace.ToTopic,
+			Reason: trace.Reason, PackID: p.PackID, PackVersion: p.PackVersion, At: now,
+		},
+	}
+	switch w := w.(type) {
+	case *pgWriter:
+		w.insertID(&w.outboxID, q, args...)
+		w.convID = convID // known once the writes ran (fill)
+	case *sqliteWriter:
+		w.insertID(&w.outboxID, q, args...)
+		w.convID = convID
+	}
+	return out, nil
 }
 
 // messageText extracts the type and the human-readable text of a LINE

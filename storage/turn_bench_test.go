@@ -56,7 +56,7 @@ func BenchmarkLoggedTurn(b *testing.B) {
 			if err := db.MarkAttempted(ctx, out.ID); err != nil {
 				b.Fatal(err)
 			}
-			if err := db.MarkSent(ctx, out.ID, bot.Delivery{Via: "reply", RequestID: "req"}, now); err != nil {
+			if err := db.MarkSent(ctx, *out, bot.Delivery{Via: "reply", RequestID: "req"}, now); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,6 +6,9 @@ package linemsg
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
 
@@ -48,7 +51,8 @@ func Messages(replies []dialog.Reply) ([]messaging_api.MessageInterface, error) 
 	return out, nil
 }
 
-// Render converts replies to JSON message objects, ready to store in the outbox.
+// Render converts replies to JSON message objects, ready to store in the
+// outbox. The returned bytes may be shared with other calls: read only.
 func Render(replies []dialog.Reply) ([]json.RawMessage, error) {
 	msgs, err := Messages(replies)
 	if err != nil {
@@ -56,13 +60,76 @@ func Render(replies []dialog.Reply) ([]json.RawMessage, error) {
 	}
 	out := make([]json.RawMessage, len(msgs))
 	for i, m := range msgs {
+		key := cacheKey(replies[i])
+		if b, ok := cache.get(key); ok {
+			out[i] = b
+			continue
+		}
 		b, err := json.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("linemsg: encode message %d: %w", i, err)
 		}
+		cache.put(key, b)
 		out[i] = b
 	}
 	return out, nil
+}
+
+// cache keeps each reply's JSON. Replies come from the knowledge pack, so
+// the same few hundred recur, and the SDK's encoders were about a tenth of
+// a turn's CPU under load. It is bounded: once full, further replies are
+// encoded each time.
+var cache = renderCache{m: map[string]json.RawMessage{}}
+
+const maxCached = 4096
+
+type renderCache struct {
+	mu sync.RWMutex
+	m  map[string]json.RawMessage
+}
+
+func (c *renderCache) get(key string) (json.RawMessage, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	b, ok := c.m[key]
+	return b, ok
+}
+
+func (c *renderCache) put(key string, b json.RawMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) < maxCached {
+		c.m[key] = b
+	}
+}
+
+// cacheKey names everything of r that shapes its message object; fields are
+// length-prefixed, so no text can pass for another field.
+func cacheKey(r dialog.Reply) string {
+	var b strings.Builder
+	field := func(s string) {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	actions := func(kind string, as []dialog.QuickReply) {
+		field(kind)
+		field(strconv.Itoa(len(as)))
+		for _, a := range as {
+			field(a.Label)
+			field(a.Data)
+			field(a.DisplayText)
+			field(a.URI)
+		}
+	}
+	field(r.Text)
+	actions("quick", r.QuickReplies)
+	if r.Buttons != nil {
+		field(r.Buttons.Title)
+		field(r.Buttons.AltText)
+		actions("buttons", r.Buttons.Actions)
+	}
+	return b.String()
 }
 
 // Decode turns stored JSON message objects back into SDK values for sending.

@@ -61,3 +61,35 @@ func TestRender(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderCached: a reply rendered again (from the cache) is the same
+// JSON as the first time, and replies that differ in any field, even
+// where the texts could run together, are different messages.
+func TestRenderCached(t *testing.T) {
+	qr := func(label, data string) []dialog.QuickReply { return []dialog.QuickReply{{Label: label, Data: data}} }
+	replies := []dialog.Reply{
+		{Text: "ab", QuickReplies: qr("c", "d")},
+		{Text: "a", QuickReplies: qr("bc", "d")},
+		{Text: "ab", QuickReplies: qr("c", "e")},
+		{Text: "ab", Buttons: &dialog.Buttons{AltText: "c", Actions: qr("c", "d")}},
+		{Text: "ab"},
+	}
+	seen := map[string]bool{}
+	for _, r := range replies {
+		first, err := linemsg.Render([]dialog.Reply{r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := linemsg.Render([]dialog.Reply{r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(first[0]) != string(again[0]) {
+			t.Fatalf("rendered twice differently:\n%s\n%s", first[0], again[0])
+		}
+		if seen[string(first[0])] {
+			t.Fatalf("two different replies rendered the same: %s", first[0])
+		}
+		seen[string(first[0])] = true
+	}
+}
