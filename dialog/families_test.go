@@ -202,3 +202,37 @@ func TestSendBlockedAndFormFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestLoanwordFamilies: English loanwords typed in Latin letters (mail,
+// code, app, junk folder, login) read like their katakana forms, in a first
+// message and as an answer to the method question.
+func TestLoanwordFamilies(t *testing.T) {
+	method := []string{"コードが届かない"} // どの方法で受け取る設定になっていますか？
+	testFamilies(t, []family{
+		{name: "first message, email", topics: []string{"email_check"}, texts: []string{
+			"gmailにcodeが来ません",
+			"mailでverification codeが届かない",
+			"junk folderも見たけどmailがない",
+			"E-mailで届くはずのcodeがないです",
+		}},
+		{name: "first message, other methods", topics: []string{"sms_check"}, texts: []string{
+			"SMSのcodeが来ないです",
+		}},
+		{name: "first message, app", topics: []string{"authenticator"}, texts: []string{
+			"authenticator appのcodeがエラーになる",
+			"appに承認のpushが来ない",
+		}},
+		{name: "first message, login code", topics: []string{"ask_method"}, texts: []string{
+			"accountにloginできない、codeが届かない",
+		}},
+		{name: "method question, mail", setup: method, topics: []string{"email_check"}, texts: []string{
+			"mail",
+			"mailです",
+			"e-mailで受け取る設定です",
+		}},
+		{name: "method question, app", setup: method, topics: []string{"authenticator"}, texts: []string{
+			"appです",
+			"authenticator appで承認するやつ",
+		}},
+	})
+}

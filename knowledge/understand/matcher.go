@@ -96,6 +96,10 @@ type Matcher struct {
 	intents []intentInfo
 	byID    map[string]int
 
+	// loan: the pack is Japanese, so English loanwords typed in Latin
+	// letters are respelt in katakana (see respellLoanwords).
+	loan bool
+
 	lex   lexicon               // katakana words of the pack, to split unknown runs
 	syn   map[string][]synEntry // first word of a member → members, longest first
 	alias map[string]string     // kana reading (hiragana) → vocabulary word
@@ -168,6 +172,7 @@ func New(p *knowledge.Pack) *Matcher {
 		syn:   make(map[string][]synEntry),
 		alias: make(map[string]string),
 		vocab: make(map[string]bool),
+		loan:  isJapaneseLanguage(p.Language),
 	}
 	for _, in := range p.Intents {
 		kind := in.Kind
@@ -188,7 +193,7 @@ func New(p *knowledge.Pack) *Matcher {
 	for _, g := range p.Synonyms {
 		texts = append(texts, g...)
 	}
-	m.lex = buildLexicon(texts)
+	m.lex = buildLexicon(texts, m.normalize)
 	m.buildSynonyms(p.Synonyms)
 
 	// Every example (and keyword) becomes one document of each channel.
@@ -206,7 +211,7 @@ func New(p *knowledge.Pack) *Matcher {
 		}
 		phrases := append(slices.Clone(in.Examples), in.Keywords...)
 		for _, ph := range phrases {
-			n := Normalize(ph)
+			n := m.normalize(ph)
 			if n == "" {
 				continue
 			}
@@ -262,7 +267,7 @@ func New(p *knowledge.Pack) *Matcher {
 			continue
 		}
 		for _, msg := range nd.Messages {
-			for _, w := range m.wordFeatures(Normalize(msg.Text)) {
+			for _, w := range m.wordFeatures(m.normalize(msg.Text)) {
 				if w != Neg && !strings.ContainsAny(w, "+~[") && !inFallback[w] {
 					m.domain[w] = true
 				}
@@ -368,11 +373,11 @@ func meaningOf(p *knowledge.Pack, in knowledge.Intent, kind string) string {
 // buildLexicon collects the katakana words of texts: those kagome knows, whole
 // katakana texts (synonyms such as スパム), and the pieces of katakana runs
 // kagome does not know, split at the former (メールフォルダ → フォルダ).
-func buildLexicon(texts []string) lexicon {
+func buildLexicon(texts []string, normalize func(string) string) lexicon {
 	lex := lexicon{}
 	var unknown []string
 	for _, t := range texts {
-		n := Normalize(t)
+		n := normalize(t)
 		if isKanaOnly(n) && utf8.RuneCountInString(n) >= 2 && !isHiraganaOnly(n) {
 			lex[n] = true
 		}
@@ -396,20 +401,24 @@ func buildLexicon(texts []string) lexicon {
 	return lex
 }
 
+// normalize is Normalize, then, for a Japanese pack, the respelling of
+// English loanwords typed in Latin letters (see respellLoanwords).
+func (m *Matcher) normalize(s string) string { return normalize(s, m.loan) }
+
 // buildSynonyms indexes every member of every group by its first word.
 func (m *Matcher) buildSynonyms(groups [][]string) {
 	for _, g := range groups {
 		if len(g) == 0 {
 			continue
 		}
-		canon := strings.ReplaceAll(Normalize(g[0]), " ", "")
+		canon := strings.ReplaceAll(m.normalize(g[0]), " ", "")
 		if canon == "" {
 			continue
 		}
 		members := make([][]word, 0, len(g))
 		neg := true
 		for _, member := range g {
-			ws := words(Normalize(member), m.lex, nil)
+			ws := words(m.normalize(member), m.lex, nil)
 			if len(ws) == 0 {
 				continue
 			}
@@ -520,7 +529,7 @@ func (m *Matcher) buildSpellings(groups [][]string) {
 	}
 	for _, g := range groups {
 		for _, member := range g {
-			n := Normalize(member)
+			n := m.normalize(member)
 			written(n)
 			for _, w := range words(n, m.lex, nil) {
 				written(w.s)
@@ -890,8 +899,8 @@ func (m *Matcher) acknowledged(text string) (string, bool) {
 	if isQuestion(lead) {
 		return "", false
 	}
-	wf := m.wordFeatures(Normalize(lead))
-	if len(wf) == 0 || len(wf) > 2 || slices.Contains(wf, Neg) || Normalize(rest) == "" {
+	wf := m.wordFeatures(m.normalize(lead))
+	if len(wf) == 0 || len(wf) > 2 || slices.Contains(wf, Neg) || m.normalize(rest) == "" {
 		return "", false
 	}
 	all := true
@@ -902,7 +911,7 @@ func (m *Matcher) acknowledged(text string) (string, bool) {
 		k := len(m.intents)
 		buf := make([]float64, 3*k+2*len(m.words.exIntent))
 		raw := buf[:k]
-		m.rawScores(Normalize(lead), nil, raw, buf[k:])
+		m.rawScores(m.normalize(lead), nil, raw, buf[k:])
 		best := 0.0
 		for _, id := range []string{AnswerYes, AnswerDone} {
 			if j, ok := m.byID[id]; ok && m.intents[j].kind == knowledge.KindAnswer {
@@ -917,7 +926,7 @@ func (m *Matcher) acknowledged(text string) (string, bool) {
 }
 
 func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
-	n := Normalize(text)
+	n := m.normalize(text)
 	if n == "" || len(m.intents) == 0 {
 		return nil
 	}
@@ -962,7 +971,7 @@ func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
 	if len(res) > 0 && res[0].Score >= DefaultThreshold && !m.tie(res) {
 		return res
 	}
-	if parts := sentences(text); len(parts) > 1 {
+	if parts := m.sentences(text); len(parts) > 1 {
 		part := make([]float64, k)
 		for _, sn := range parts {
 			m.rawScores(sn, expects, part, work)
@@ -1156,7 +1165,7 @@ func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) ([]
 // sentences splits text at sentence ends (。！？!? and line breaks) and
 // returns the normalised sentences that hold something, or nil when there is
 // only one.
-func sentences(text string) []string {
+func (m *Matcher) sentences(text string) []string {
 	parts := strings.FieldsFunc(text, func(r rune) bool {
 		switch r {
 		case '。', '．', '！', '？', '!', '?', '\n':
@@ -1166,7 +1175,7 @@ func sentences(text string) []string {
 	})
 	var out []string
 	for _, p := range parts {
-		if n := Normalize(p); n != "" {
+		if n := m.normalize(p); n != "" {
 			out = append(out, n)
 		}
 	}

@@ -265,7 +265,7 @@ func TestSentences(t *testing.T) {
 		{"SMS\n30日って何?", []string{"sms", "30日って何"}},
 	}
 	for _, tt := range tests {
-		got := sentences(tt.text)
+		got := (&Matcher{}).sentences(tt.text)
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("sentences(%q) = %q, want %q", tt.text, got, tt.want)
 		}

@@ -2,7 +2,8 @@
 // tokenises it with kagome into content words (base forms, negation kept),
 // expands the pack's synonyms and scores it against every intent's example
 // phrases (Matcher.Understand). Latin words are read as English, so the same
-// matcher serves an English pack.
+// matcher serves an English pack; for a Japanese pack, English loanwords typed
+// in Latin letters (mail, code, app) are first respelt in katakana.
 //
 // Use:
 //
@@ -52,12 +53,19 @@ var kansaiKuru = strings.NewReplacer(
 // dashes unified, emoji, symbols and punctuation removed, runs of spaces
 // collapsed. Redaction markers ([code], [password], [email], ...) are kept with
 // their brackets; e-mail addresses become [email].
-func Normalize(s string) string {
+func Normalize(s string) string { return normalize(s, false) }
+
+// normalize is Normalize; with loan, English loanwords typed in Latin
+// letters are respelt in katakana first (see respellLoanwords).
+func normalize(s string, loan bool) string {
 	if s == "" {
 		return ""
 	}
 	s = norm.NFKC.String(s)
 	s = strings.ToLower(s)
+	if loan {
+		s = respellLoanwords(s)
+	}
 	if strings.Contains(s, "へん") || strings.Contains(s, "ひん") {
 		s = kansaiKuru.Replace(s)
 	}

@@ -63,3 +63,32 @@ func TestFoldKana(t *testing.T) {
 		}
 	}
 }
+
+// TestLoanwords: for a Japanese pack, English loanwords typed in Latin
+// letters are respelt in katakana (plural -s, two-word phrases included);
+// markers, addresses, URLs and other Latin words are left alone.
+func TestLoanwords(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"mailでcodeが来ない", "メールでコードが来ない"},
+		{"ＭＡＩＬで届く", "メールで届く"},
+		{"E-mailのcodes", "メールのコード"},
+		{"junk folderにもない", "ジャンクフォルダにもない"},
+		{"verification codeが届かない", "確認コードが届かない"},
+		{"accountにlog inできない、app開いても", "アカウントにログインできない アプリ開いても"},
+		{"authenticator appの通知", "authenticator アプリの通知"},
+		{"[code]です", "[code] です"},
+		{"account.live.com/acsr", "account live com acsr"},
+		{"t***@mail.example.comに届かない", "[email] に届かない"},
+		{"codeless 2fa", "codeless 2fa"},
+		{"SMSです", "sms です"},
+	}
+	for _, tt := range tests {
+		if got := normalize(tt.in, true); got != tt.want {
+			t.Errorf("normalize(%q, loan) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// Normalize itself (and so an English pack) reads them as English.
+	if got := Normalize("mailでcodeが来ない"); got != "mail で code が来ない" {
+		t.Errorf("Normalize respelt loanwords: %q", got)
+	}
+}
