@@ -236,3 +236,21 @@ func TestLoanwordFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestWhenFrameFamilies: とき, 時 and 際 (when) frame the situation like 場合:
+// a code that does not come "when signing in" is the code question, not the
+// recovery form (whose examples happen to say 受け取れないとき).
+func TestWhenFrameFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "first message, code at sign-in", topics: []string{"ask_method"}, texts: []string{
+			"サインインのときのコードが届きません",
+			"サインインするときの確認コードがきません",
+			"Outlookに入るときの番号が来ない",
+			"ログインの際のセキュリティコードが来ない",
+			"ログインする時のコードが届かないんです",
+		}},
+		{name: "first message, nothing works", topics: []string{"recovery_form"}, texts: []string{
+			"どの確認方法も使えないときはどうしたらいい？",
+		}},
+	})
+}

@@ -66,7 +66,10 @@ var (
 	// their verb (see howVerb).
 	frameWords = map[string]bool{"場合": true, "仕方": true, "よろしい": true, "恐れ入る": true, "すみません": true, "すいません": true,
 		// Hedges (たぶんSMSだと思う) say how sure the user is, not what about.
-		"たぶん": true, "多分": true, "おそらく": true, "恐らく": true, "思う": true, "かも": true}
+		"たぶん": true, "多分": true, "おそらく": true, "恐らく": true, "思う": true, "かも": true,
+		// When (ログインのときのコード, 送る時に, 変更の際は) frames a
+		// situation like 場合 does.
+		"とき": true, "時": true, "際": true}
 	kanjiNum = map[string]string{"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 )
 
