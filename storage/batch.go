@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -252,21 +253,79 @@ func planOnce(plan func(bot.TurnContext) (bot.TurnPlan, error), failed *error) f
 	}
 }
 
+// readTurnsSQL is readTurnSQL for several turns: each inbox row (locked)
+// with its chat's open conversation, in the order of the arrays. The ids
+// are also named as = ANY($1), so the prepared statement's generic plan
+// finds the rows by index.
+const readTurnsSQL = `SELECT t.n, i.status, COALESCE(c.id, 0), COALESCE(c.owner, ''), c.handoff_at IS NOT NULL
+	FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS t(seq, chat_id, n)
+	JOIN inbox_events i ON i.id = t.seq
+	LEFT JOIN conversations c ON c.id = (SELECT MAX(id) FROM conversations WHERE user_id = t.chat_id AND status = 'open')
+	WHERE i.id = ANY($1)
+	FOR UPDATE OF i`
+
+const readSessionsSQL = `SELECT user_id, state, version FROM sessions WHERE user_id = ANY($1) FOR UPDATE`
+
 func (db *DB) runTurnsPostgres(ctx context.Context, items []bot.InboxItem, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) ([]bot.TurnOutcome, error) {
 	outcomes := make([]bot.TurnOutcome, len(items))
 	err := db.withPgx(ctx, func(c *pgx.Conn) error {
-		b := &pgx.Batch{}
-		b.Queue("BEGIN")
-		for _, it := range items {
-			db.queueTurnRead(b, it)
+		seqs := make([]int64, len(items))
+		chats := make([]string, len(items))
+		for i, it := range items {
+			seqs[i], chats[i] = it.Seq, it.Event.ChatID
 		}
 		reads := make([]turnRead, len(items))
 		found := make([]bool, len(items))
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(readTurnsSQL, seqs, chats)
+		b.Queue(readSessionsSQL, chats)
 		br := c.SendBatch(ctx, b)
-		_, err := br.Exec()
-		for i := 0; err == nil && i < len(items); i++ {
-			reads[i], found[i], err = scanTurnRead(br, items[i])
-		}
+		err := func() error {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var n int
+				var rd turnRead
+				if err := rows.Scan(&n, &rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff); err != nil {
+					rows.Close()
+					return err
+				}
+				reads[n-1], found[n-1] = rd, true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if rows, err = br.Query(); err != nil {
+				return err
+			}
+			sessions := map[string]turnRead{}
+			for rows.Next() {
+				var chat string
+				var rd turnRead
+				if err := rows.Scan(&chat, &rd.sessState, &rd.sessVersion); err != nil {
+					rows.Close()
+					return err
+				}
+				sessions[chat] = rd
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for i, chat := range chats {
+				if s, ok := sessions[chat]; ok && chat != "" {
+					reads[i].sessState, reads[i].sessVersion, reads[i].hasSession = s.sessState, s.sessVersion, true
+				}
+			}
+			return nil
+		}()
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = cerr
 		}
@@ -275,6 +334,7 @@ func (db *DB) runTurnsPostgres(ctx context.Context, items []bot.InboxItem, now t
 		}
 
 		pipe := &pgPipe{b: &pgx.Batch{}}
+		later := &pgDeferred{}
 		writers := make([]*pgWriter, len(items))
 		for i, it := range items {
 			if !found[i] || reads[i].status != StatusPending {
@@ -282,7 +342,7 @@ func (db *DB) runTurnsPostgres(ctx context.Context, items []bot.InboxItem, now t
 				continue
 			}
 			var planErr error
-			w := &pgWriter{db: db, pipe: pipe}
+			w := &pgWriter{db: db, pipe: pipe, later: later}
 			o, err := db.applyTurn(w, it, reads[i], now, planOnce(plan, &planErr))
 			if planErr != nil {
 				outcomes[i].Err = planErr
@@ -293,6 +353,7 @@ func (db *DB) runTurnsPostgres(ctx context.Context, items []bot.InboxItem, now t
 			}
 			writers[i], outcomes[i].Out = w, o
 		}
+		later.queue(db, pipe, now)
 		if err := pipe.flush(ctx, c); err != nil {
 			return err
 		}
@@ -304,6 +365,95 @@ func (db *DB) runTurnsPostgres(ctx context.Context, items []bot.InboxItem, now t
 		return nil
 	})
 	return outcomes, err
+}
+
+// pgDeferred gathers writes of a batch's turns that run as one multi-row
+// statement each, after every turn's own statements: the inbound log rows
+// of chats whose conversation existed, session updates, the common
+// conversation update, and the inbox rows marked done. No statement of the
+// batch reads what they write, and each row belongs to one turn's chat.
+// Each statement costs PostgreSQL about as much as the row work it does,
+// so one per batch instead of one per turn is most of a turn's cost saved.
+type pgDeferred struct {
+	inArgs []any
+	inRows int
+
+	sessChats    []string
+	sessStates   []string
+	sessVersions []int64
+
+	convIDs    []int64
+	convNodes  []string
+	convTopics []string
+
+	doneIDs      []int64
+	donePayloads []string
+}
+
+// inRowArgs is how many arguments one inbound log row has (see applyTurn).
+const inRowArgs = 17
+
+func (d *pgDeferred) logIn(args []any) {
+	d.inArgs = append(d.inArgs, args...)
+	d.inRows++
+}
+
+func (d *pgDeferred) updateSession(chat, state string, oldVersion int64) {
+	d.sessChats = append(d.sessChats, chat)
+	d.sessStates = append(d.sessStates, state)
+	d.sessVersions = append(d.sessVersions, oldVersion)
+}
+
+func (d *pgDeferred) touchConversation(id int64, node, topic string) {
+	d.convIDs = append(d.convIDs, id)
+	d.convNodes = append(d.convNodes, node)
+	d.convTopics = append(d.convTopics, topic)
+}
+
+func (d *pgDeferred) markDone(seq int64, payload string) {
+	d.doneIDs = append(d.doneIDs, seq)
+	d.donePayloads = append(d.donePayloads, payload)
+}
+
+// queue adds the gathered writes to pipe. Arrays are joined to the rows
+// with = ANY as well, so the generic plans use the primary keys.
+func (d *pgDeferred) queue(db *DB, pipe *pgPipe, now time.Time) {
+	add := func(q string, args ...any) {
+		pipe.b.Queue(q, args...)
+		pipe.ids = append(pipe.ids, nil)
+	}
+	if d.inRows > 0 {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO messages
+			(conversation_id, direction, type, text, line_message_id, webhook_event_id,
+			 node_before, node_after, topic_before, topic_after, intent, score, reason, pack_id, pack_version,
+			 at, created_at) VALUES `)
+		for i := range d.inRows {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?" + strings.Repeat(", ?", inRowArgs-1) + ")")
+		}
+		add(db.rebind(q.String()), d.inArgs...)
+	}
+	if len(d.sessChats) > 0 {
+		add(`UPDATE sessions SET state = t.state, version = t.version + 1, updated_at = $1
+			FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(user_id, state, version)
+			WHERE sessions.user_id = ANY($2) AND sessions.user_id = t.user_id AND sessions.version = t.version`,
+			now, d.sessChats, d.sessStates, d.sessVersions)
+	}
+	if len(d.convIDs) > 0 {
+		add(`UPDATE conversations SET last_activity_at = $1, node = t.node, topic = t.topic
+			FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(id, node, topic)
+			WHERE conversations.id = ANY($2) AND conversations.id = t.id`,
+			now, d.convIDs, d.convNodes, d.convTopics)
+	}
+	if len(d.doneIDs) > 0 {
+		add(`UPDATE inbox_events SET status = '`+StatusDone+`', processed_at = $1, payload = t.payload, error = ''
+			FROM unnest($2::bigint[], $3::text[]) AS t(id, payload)
+			WHERE inbox_events.id = ANY($2) AND inbox_events.id = t.id`,
+			now, d.doneIDs, d.donePayloads)
+	}
 }
 
 func (db *DB) runTurnsSQLite(ctx context.Context, items []bot.InboxItem, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) ([]bot.TurnOutcome, error) {

@@ -215,6 +215,19 @@ func TestRunTurnsAndFinishDeliveries(t *testing.T) {
 		if err := db.FinishDeliveries(ctx, nil, t0); err != nil {
 			t.Fatalf("nothing to record: %v", err)
 		}
+		// The batch saved each session and marked its events done.
+		if n, _ := db.Backlog(ctx); n != 1 { // r3, whose plan failed
+			t.Fatalf("backlog %d after the batch, want 1", n)
+		}
+		db.Accept(ctx, []bot.Event{textEvent("r5", c[0], "e", t0.Add(5*time.Minute))})
+		it, _ := db.PendingEvents(ctx, c[0], 1)
+		var seen string
+		if _, err := db.RunTurn(ctx, it[0], t0.Add(5*time.Minute), func(tc bot.TurnContext) (bot.TurnPlan, error) {
+			seen = tc.State.Node
+			return plainPlan("")(tc)
+		}); err != nil || seen != "n2" {
+			t.Fatalf("the turn after the batch saw session node %q (%v), want n2", seen, err)
+		}
 	})
 }
 

@@ -179,7 +179,17 @@ type pgWriter struct {
 	db       *DB
 	pipe     *pgPipe
 	outboxID int64
-	convID   *int64 // the outbox row's conversation
+	convID   *int64      // the outbox row's conversation
+	later    *pgDeferred // RunTurns: writes gathered across the batch's turns
+}
+
+// deferrer returns the gatherer of w's batch, or nil when each write runs
+// on its own.
+func deferrer(w turnWriter) *pgDeferred {
+	if pw, ok := w.(*pgWriter); ok {
+		return pw.later
+	}
+	return nil
 }
 
 // fill completes what insertOutbox returned with the ids the writes made.
@@ -385,11 +395,15 @@ func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.
 		args := append(cargs, DirectionIn, p.InType, redact.Text(p.InText), ev.MessageID, ev.ID,
 			nodeBefore, nodeAfter, topicBefore, topicAfter, intent, score, reason, p.PackID, p.PackVersion,
 			ev.Timestamp.UTC(), now)
-		w.exec(`INSERT INTO messages
+		if d := deferrer(w); d != nil && rd.convID != 0 {
+			d.logIn(args)
+		} else {
+			w.exec(`INSERT INTO messages
 			(conversation_id, direction, type, text, line_message_id, webhook_event_id,
 			 node_before, node_after, topic_before, topic_after, intent, score, reason, pack_id, pack_version,
 			 at, created_at)
 			VALUES (`+cx+`, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		}
 	}
 
 	if p.Result != nil && chat != "" {
@@ -422,8 +436,12 @@ func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.
 			set += ", status = ?, closed_at = ?"
 			args = append(args, ConversationClosed, now)
 		}
-		cx, cargs := w.idExpr(&convID, "conversations_id_seq")
-		w.exec(`UPDATE conversations SET `+set+` WHERE id = `+cx, append(args, cargs...)...)
+		if d := deferrer(w); d != nil && rd.convID != 0 && set == "last_activity_at = ?, node = ?, topic = ?" {
+			d.touchConversation(rd.convID, trace.ToNode, trace.ToTopic)
+		} else {
+			cx, cargs := w.idExpr(&convID, "conversations_id_seq")
+			w.exec(`UPDATE conversations SET `+set+` WHERE id = `+cx, append(args, cargs...)...)
+		}
 	}
 
 	if p.UnsendMessageID != "" {
@@ -439,8 +457,12 @@ func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.
 	if err != nil {
 		return nil, err
 	}
-	w.exec(`UPDATE inbox_events SET status = ?, processed_at = ?, payload = ?, error = '' WHERE id = ?`,
-		StatusDone, now, string(payload), item.Seq)
+	if d := deferrer(w); d != nil {
+		d.markDone(item.Seq, string(payload))
+	} else {
+		w.exec(`UPDATE inbox_events SET status = ?, processed_at = ?, payload = ?, error = '' WHERE id = ?`,
+			StatusDone, now, string(payload), item.Seq)
+	}
 	return out, nil
 }
 
@@ -475,6 +497,10 @@ func saveSession(w turnWriter, chat string, rd turnRead, st dialog.State, now ti
 	}
 	if !rd.hasSession {
 		w.exec(`INSERT INTO sessions (user_id, state, version, updated_at) VALUES (?, ?, ?, ?)`, chat, string(b), 1, now)
+		return nil
+	}
+	if d := deferrer(w); d != nil {
+		d.updateSession(chat, string(b), rd.sessVersion)
 		return nil
 	}
 	w.exec(`UPDATE sessions SET state = ?, version = ?, updated_at = ? WHERE user_id = ? AND version = ?`,
