@@ -52,7 +52,7 @@ var (
 	// auxVerbs are verbs that follow て and add only aspect or politeness
 	// (送ってしまう, 見ている, 教えてください). Other non-independent verbs
 	// (送り直す, 要求しすぎる) keep their meaning.
-	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true, "てる": true, "でる": true, "とる": true, "どる": true, "ちまう": true}
+	auxVerbs = map[string]bool{"いる": true, "おる": true, "しまう": true, "ちゃう": true, "じゃう": true, "おく": true, "とく": true, "みる": true, "いく": true, "ゆく": true, "くれる": true, "くださる": true, "もらう": true, "いただく": true, "もらえる": true, "いただける": true, "あげる": true, "やる": true, "ある": true, "なさる": true, "られる": true, "れる": true, "せる": true, "させる": true, "てる": true, "でる": true, "とる": true, "どる": true, "ちまう": true}
 	// negNouns are the nouns of a negative verdict (ダメ, 無理): read as Neg.
 	negNouns = map[string]bool{"ダメ": true, "だめ": true, "駄目": true, "無理": true}
 	// negAux are the negations; へん and ひん are the Kansai ones
@@ -196,6 +196,7 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 			}
 		case "形容詞":
 			switch {
+			case negAux[base] && requestNegation(toks[:ti], toks[ti+1:]):
 			case negAux[base]:
 				keep = Neg
 			case pos1 == "非自立":
@@ -204,6 +205,7 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 			}
 		case "助動詞":
 			switch {
+			case negAux[base] && requestNegation(toks[:ti], toks[ti+1:]):
 			case negAux[base]:
 				keep = Neg
 			case base == "たい":
@@ -247,6 +249,42 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		joined, clause = true, false
 	}
 	return dst
+}
+
+// benefactives are the verbs of receiving a favour after て (してもらう,
+// していただける, してくれる): negated in a question they make a polite
+// request (してもらえませんか), not a negation.
+var benefactives = map[string]bool{"もらう": true, "もらえる": true, "いただく": true, "いただける": true, "くれる": true, "くださる": true}
+
+// requestNegation reports whether a negation, between the tokens before and
+// after it, is the politeness of a request: a て-form and a benefactive
+// before it (ます may come between), the question particle か after it
+// (です, でしょう may come between): 代わってもらえませんか, 対応していただけない
+// でしょうか, 教えてくれないか. Such a text asks for something; it does not
+// say that something fails.
+func requestNegation(before, after []tokenizer.Token) bool {
+	i := len(before) - 1
+	for i >= 0 && baseForm(before[i]) == "ます" {
+		i--
+	}
+	if i < 1 || !benefactives[baseForm(before[i])] {
+		return false
+	}
+	if s := before[i-1].Surface; s != "て" && s != "で" {
+		return false
+	}
+	for _, t := range after {
+		if pos, _ := t.FeatureAt(0); pos == "助動詞" {
+			continue
+		}
+		return t.Surface == "か" || t.Surface == "かな"
+	}
+	return false
+}
+
+func baseForm(t tokenizer.Token) string {
+	b, _ := t.BaseForm()
+	return b
 }
 
 // clauseParticles are the conjunctive particles that end a clause (but,

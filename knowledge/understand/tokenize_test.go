@@ -55,6 +55,15 @@ func TestWords(t *testing.T) {
 		{"回復フォームの書き方", "回復 フォーム 書く"},
 		{"使い方を教えて", "使う 教える"},
 		{"やり方がわからない", "わかる ない"},
+		// A negated benefactive in a question is a polite request, not a
+		// negation; negated without a question it still negates.
+		{"電話で対応してもらえませんか", "電話 対応"},
+		{"人に代わっていただけないでしょうか", "人 代わる"},
+		{"つないでくれないか", "つなぐ"},
+		{"コードを送ってもらえない", "コード 送る ない"},
+		{"誰も対応してくれません", "誰 対応 ない"},
+		// When frames the situation.
+		{"ログインのときのコード", "ログイン コード"},
 		// English: function words dropped, light stemming, negation kept.
 		{"My verification code doesn't arrive", "verification cod ない arriv"},
 		{"codes arrived", "cod arriv"},
