@@ -159,9 +159,15 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				runs[t.Name] = append(runs[t.Name], res)
 			}
 		}
+		// The representative run is the median by what the phase's target
+		// is about: events/s at max, the ack p99 at the offered rate.
+		by := func(r loadgen.Result) float64 { return r.EventsPerSec }
+		if phase == phaseRate {
+			by = func(r loadgen.Result) float64 { return float64(r.Ack.P99) }
+		}
 		var results []loadgen.Result
 		for _, name := range order {
-			results = append(results, medianRun(runs[name]))
+			results = append(results, medianRun(runs[name], by))
 		}
 		if *rounds > 1 {
 			rep.Rounds[phase] = runs
@@ -178,11 +184,12 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		loadgen.Table(stdout, results, base)
 		if *rounds > 1 {
-			fmt.Fprintf(stdout, "\n%d rounds, events/s of each run in order (the table shows each target's median run):\n", *rounds)
+			fmt.Fprintf(stdout, "\n%d rounds, each run in order: events/s (ack p99); the table shows each target's median run by %s:\n",
+				*rounds, map[bool]string{true: "ack p99", false: "events/s"}[phase == phaseRate])
 			for _, name := range order {
 				fmt.Fprintf(stdout, "  %-18s", name)
 				for _, r := range runs[name] {
-					fmt.Fprintf(stdout, " %6.0f", r.EventsPerSec)
+					fmt.Fprintf(stdout, " %6.0f (%.1f ms)", r.EventsPerSec, float64(r.Ack.P99)/1e6)
 				}
 				fmt.Fprintln(stdout)
 			}
@@ -259,11 +266,11 @@ func checks(phases map[string][]loadgen.Result, rounds map[string]map[string][]l
 	return out
 }
 
-// medianRun is the run with the median events/s (the lower middle one of
-// an even count).
-func medianRun(runs []loadgen.Result) loadgen.Result {
+// medianRun is the run with the median value of by (the lower middle one
+// of an even count).
+func medianRun(runs []loadgen.Result, by func(loadgen.Result) float64) loadgen.Result {
 	sorted := slices.Clone(runs)
-	slices.SortStableFunc(sorted, func(a, b loadgen.Result) int { return cmp.Compare(a.EventsPerSec, b.EventsPerSec) })
+	slices.SortStableFunc(sorted, func(a, b loadgen.Result) int { return cmp.Compare(by(a), by(b)) })
 	return sorted[(len(sorted)-1)/2]
 }
 

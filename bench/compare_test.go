@@ -22,7 +22,8 @@ func TestChecksOverRounds(t *testing.T) {
 		echo: {mkRun(echo, 1000, 0), mkRun(echo, 2000, 0), mkRun(echo, 3000, 0)},
 		pg:   {mkRun(pg, 900, 0), mkRun(pg, 1400, 2), mkRun(pg, 2100, 0)}, // ratios 0.90, 0.70, 0.70
 	}
-	phases := map[string][]loadgen.Result{phaseMax: {medianRun(runs[echo]), medianRun(runs[pg])}}
+	evs := func(r loadgen.Result) float64 { return r.EventsPerSec }
+	phases := map[string][]loadgen.Result{phaseMax: {medianRun(runs[echo], evs), medianRun(runs[pg], evs)}}
 	cs := checks(phases, map[string]map[string][]loadgen.Result{phaseMax: runs}, 1000)
 	got := map[string]check{}
 	for _, c := range cs {
@@ -58,7 +59,8 @@ func TestMedian(t *testing.T) {
 			t.Errorf("median(%v) = %v, want %v", tt.xs, got, tt.want)
 		}
 	}
-	r := medianRun([]loadgen.Result{mkRun("a", 5, 0), mkRun("b", 1, 0), mkRun("c", 3, 0), mkRun("d", 4, 0)})
+	r := medianRun([]loadgen.Result{mkRun("a", 5, 0), mkRun("b", 1, 0), mkRun("c", 3, 0), mkRun("d", 4, 0)},
+		func(r loadgen.Result) float64 { return r.EventsPerSec })
 	if r.Name != "c" {
 		t.Errorf("medianRun of 1, 3, 4, 5 events/s picked %s (want the lower middle, 3)", r.Name)
 	}
