@@ -254,3 +254,23 @@ func TestWhenFrameFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestPoliteRequestFamilies: a negated benefactive in a question
+// (してもらえませんか, していただけないでしょうか, してくれませんか) is a polite
+// request: asking for a person, by phone or directly, is the handoff, not a
+// failure to read as no or as the recovery form.
+func TestPoliteRequestFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "first message, a person please", topics: []string{"handoff"}, texts: []string{
+			"担当の人に電話で対応してもらえませんか",
+			"人に直接相談に乗っていただけないでしょうか",
+			"オペレーターにつないでくれませんか",
+			"直接話を聞いてもらえないですか",
+			"電話で詳しい人に説明してもらえませんか",
+		}},
+		{name: "on the SMS question, a person please", setup: []string{"SMSが届かない"}, topics: []string{"handoff"}, texts: []string{
+			"よくわからないので担当者に代わってもらえませんか",
+			"人に電話で見てもらえないでしょうか",
+		}},
+	})
+}
