@@ -274,3 +274,28 @@ func TestPoliteRequestFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestLongMessageFamilies: a long first message that tells a story around
+// its point (what the user was doing, how long, how tired) is read clause
+// by clause when the whole is diluted: the run of clauses that says most
+// decides. An emoji ends a sentence like 。 does.
+func TestLongMessageFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "code does not come, told at length", topics: []string{"ask_method"}, texts: []string{
+			"昨日の夜からずっとOutlookに入ろうとしてるんだけど、確認コードが全然届かなくて、もう仕事に遅れそうで本当に焦ってます",
+			"仕事で急いでるのに、サインインしようとしたらコードが来ない、もう朝から何もできてなくてイライラしてる",
+			"久しぶりにパソコン開いてメール見ようとしたら、認証コードがいるらしくて、でもそのコードがいつまでたっても届かないんです、昼休みが終わっちゃう",
+		}},
+		{name: "code does not come, waiting told at length", topics: []string{"ask_method", "delay_resend"}, texts: []string{
+			"なんか知らんけどOutlook開いたら本人確認せえって出て、コード待ってるのに全然来やんし、ほんまもう朝から何回もやってて意味わからん",
+			"いや聞いてくださいよ、マイクロソフトのアカウントにログインしようとしたら確認コードが必要って言われて、でも待っても待っても届かなくて、かれこれ1時間くらいこの状態です",
+		}},
+		{name: "email code, told at length", topics: []string{"email_check"}, texts: []string{
+			"さっきからずっと試してるんですけど、メールに届くはずのコードが一向に来なくて、迷惑メールも見たし、もう疲れました",
+		}},
+		{name: "an emoji ends a sentence", topics: []string{"prevention"}, texts: []string{
+			"もう本当に最悪😭今後の対策を知りたいです",
+			"ひどい目にあった😡再発防止の方法を教えて",
+		}},
+	})
+}

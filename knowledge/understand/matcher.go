@@ -88,6 +88,9 @@ const (
 	choiceMin        = 0.3  // raw score from which an expected choice counts as named
 	noPickShare      = 0.5  // weight left to choices named together in a negated text
 	tieLead          = 0.05 // lead over another meaning under which the whole text's reading is a tie
+	clauseShare      = 0.9  // weight of a run of clauses' reading against the whole text's
+	maxClauseSpan    = 2    // most consecutive clauses read together
+	clauseMinWords   = 6    // content words from which a text is read clause by clause
 )
 
 // Matcher scores free text against the intents of one pack. Build it with New;
@@ -583,11 +586,11 @@ func (m *Matcher) applySynonyms(ws []word) []word {
 		matched := false
 		for _, e := range m.syn[ws[i].s] {
 			if matchAt(ws, i, e.words) {
-				out = append(out, word{s: e.canon, joined: ws[i].joined, noun: true, clause: ws[i].clause})
+				out = append(out, word{s: e.canon, joined: ws[i].joined, noun: true, clause: ws[i].clause, sep: ws[i].sep, pos: ws[i].pos})
 				if e.neg {
 					// 受信できません → 届かない, still a negation: it is
 					// what no, 'not yes' and 'no longer' are read from.
-					out = append(out, word{s: Neg, joined: true})
+					out = append(out, word{s: Neg, joined: true, pos: ws[i].pos})
 				}
 				i += len(e.words)
 				matched = true
@@ -846,6 +849,12 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 // again sentence by sentence: a topic or command that one sentence says
 // clearly counts, a little discounted, where the other sentences diluted it
 // (SMSが受け取れない。番号は間違ってないはず is about SMS, not a changed number).
+// An emoji ends a sentence too. A long text (six content words or more)
+// still not understood is then read in runs of one or two clauses (ending at
+// punctuation or a conjunctive particle such as けど, し): the run that reads
+// best is the text's point, a little discounted, where the story around it
+// (朝からずっとやってて疲れた) diluted it; not for a text about a thing the
+// pack does not know.
 //
 // A question (…使える？, 何もしなくて大丈夫？) does not answer the bot's
 // question: it reads as an answer only where one of the answer's examples is
@@ -983,7 +992,75 @@ func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
 		}
 		res = m.rank(raw, expects, short, question, negated, ifFails, stray)
 	}
+	if len(res) > 0 && res[0].Score >= DefaultThreshold && !m.tie(res) {
+		return res
+	}
+	if contentWords(wf) < clauseMinWords || stray {
+		// Only a long text is diluted by what surrounds its point, and a
+		// text about something the pack does not know stays so in part.
+		return res
+	}
+	if spans := m.clauseSpans(n); len(spans) > 0 {
+		// The run of clauses that reads best is the text's point; its
+		// reading, a little discounted, counts where the whole text's is
+		// weaker.
+		part, best := make([]float64, k), make([]float64, k)
+		top := 0.0
+		for _, sn := range spans {
+			m.rawScores(sn, expects, part, work)
+			s := 0.0
+			for i, in := range m.intents {
+				if in.kind != knowledge.KindAnswer && i != m.fallback {
+					s = max(s, part[i])
+				}
+			}
+			if s > top {
+				top = s
+				copy(best, part)
+			}
+		}
+		for i, in := range m.intents {
+			if in.kind != knowledge.KindAnswer && i != m.fallback {
+				raw[i] = max(raw[i], clauseShare*best[i])
+			}
+		}
+		res = m.rank(raw, expects, short, question, negated, ifFails, stray)
+	}
 	return res
+}
+
+// clauseSpans returns the texts of the runs of up to maxClauseSpan
+// consecutive clauses of normalised text n, the whole text excepted, or nil
+// when n is one clause. Clauses end at spaces (punctuation, emoji, line
+// breaks) and after conjunctive particles (けど, し, のに).
+func (m *Matcher) clauseSpans(n string) []string {
+	ws := words(n, m.lex, nil)
+	var starts []int
+	for i, w := range ws {
+		if i == 0 || w.sep || w.clause {
+			if len(starts) == 0 || w.pos > starts[len(starts)-1] {
+				starts = append(starts, w.pos)
+			}
+		}
+	}
+	if len(starts) < 2 {
+		return nil
+	}
+	starts[0] = 0
+	starts = append(starts, len(n))
+	k := len(starts) - 1
+	var out []string
+	for a := 0; a < k; a++ {
+		for b := a + 1; b <= min(k, a+maxClauseSpan); b++ {
+			if a == 0 && b == k {
+				continue
+			}
+			if sn := strings.TrimSpace(n[starts[a]:starts[b]]); sn != "" {
+				out = append(out, sn)
+			}
+		}
+	}
+	return out
 }
 
 // contrastParticles and contrastConjunctions mark a contrast: what follows
@@ -1162,7 +1239,8 @@ func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) ([]
 	return wf, m.strayNoun(cw)
 }
 
-// sentences splits text at sentence ends (。！？!? and line breaks) and
+// sentences splits text at sentence ends (。！？!?, line breaks, and emoji,
+// which end sentences in chat: 二度とこんな目にあいたくない😩対策おしえて) and
 // returns the normalised sentences that hold something, or nil when there is
 // only one.
 func (m *Matcher) sentences(text string) []string {
@@ -1171,7 +1249,7 @@ func (m *Matcher) sentences(text string) []string {
 		case '。', '．', '！', '？', '!', '?', '\n':
 			return true
 		}
-		return false
+		return r >= 0x2000 && unicode.Is(unicode.So, r)
 	})
 	var out []string
 	for _, p := range parts {

@@ -263,11 +263,32 @@ func TestSentences(t *testing.T) {
 		{"コードが届かない", nil},
 		{"コードが届かない。", nil},
 		{"SMS\n30日って何?", []string{"sms", "30日って何"}},
+		{"二度とこうなりたくない😩対策おしえて", []string{"二度とこうなりたくない", "対策おしえて"}},
 	}
 	for _, tt := range tests {
 		got := (&Matcher{}).sentences(tt.text)
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("sentences(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestClauseSpans: a text of several clauses (ending at punctuation or
+// after a conjunctive particle) is read in runs of up to two clauses.
+func TestClauseSpans(t *testing.T) {
+	_, m := newRealMatcher(t)
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"コードが届かない", nil},
+		{"試したけど、来ないし、疲れた", []string{"試したけど", "試したけど 来ないし", "来ないし", "来ないし 疲れた", "疲れた"}},
+		{"見たけどない", []string{"見たけど", "ない"}},
+	}
+	for _, tt := range tests {
+		got := m.clauseSpans(m.normalize(tt.text))
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("clauseSpans(%q) = %q, want %q", tt.text, got, tt.want)
 		}
 	}
 }

@@ -43,6 +43,10 @@ type word struct {
 	// 届いたのに使えない): a negation here negates its own clause, not the
 	// word before the particle.
 	clause bool
+	// sep: a space came before the word in the normalised text (punctuation,
+	// an emoji, a line break or the user's own space).
+	sep bool
+	pos int // byte offset in the normalised text of the token it comes from
 }
 
 // Stop lists: content-word base forms that carry no meaning for matching.
@@ -88,31 +92,33 @@ func Words(normalized string) []string {
 // words splits normalised text into content words, appending to dst. lex,
 // when not nil, splits katakana runs kagome does not know into known words.
 func words(s string, lex lexicon, dst []word) []word {
+	off := 0 // offset of s in the text
 	for s != "" {
 		i := strings.IndexByte(s, '[')
 		if i < 0 {
-			return tokenizeWords(s, lex, dst)
+			return tokenizeWords(s, off, lex, dst)
 		}
 		if i > 0 {
-			dst = tokenizeWords(s[:i], lex, dst)
+			dst = tokenizeWords(s[:i], off, lex, dst)
 		}
-		s = s[i:]
+		s, off = s[i:], off+i
 		if loc := markerRe.FindStringIndex(s); loc != nil && loc[0] == 0 {
-			dst = append(dst, word{s: s[:loc[1]]})
-			s = s[loc[1]:]
+			dst = append(dst, word{s: s[:loc[1]], sep: true, pos: off})
+			s, off = s[loc[1]:], off+loc[1]
 			continue
 		}
-		s = s[1:]
+		s, off = s[1:], off+1
 	}
 	return dst
 }
 
-func tokenizeWords(s string, lex lexicon, dst []word) []word {
+func tokenizeWords(s string, off int, lex lexicon, dst []word) []word {
 	if strings.TrimSpace(s) == "" {
 		return dst
 	}
 	joined := false
 	clause := false  // a conjunctive particle came since the last word
+	sep := off > 0   // a space came since the last word
 	skipNeg := false // the next negation belongs to かもしれない, not to a word
 	toks := Tokenizer().Analyze(s, tokenizer.Normal)
 	for ti, t := range toks {
@@ -121,9 +127,10 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		}
 		surface := t.Surface
 		if strings.TrimSpace(surface) == "" {
-			joined = false
+			joined, sep = false, true
 			continue
 		}
+		pos := off + t.Position
 		pos0, _ := t.FeatureAt(0)
 		pos1, _ := t.FeatureAt(1)
 		base, _ := t.BaseForm()
@@ -138,11 +145,11 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 			case w == "":
 				joined = false
 			case w == Neg:
-				dst = append(dst, word{s: Neg, before: true})
-				joined = false
+				dst = append(dst, word{s: Neg, before: true, sep: sep, pos: pos})
+				joined, sep = false, false
 			default:
-				dst = append(dst, word{s: w, joined: joined, noun: true})
-				joined = true
+				dst = append(dst, word{s: w, joined: joined, noun: true, sep: sep, pos: pos})
+				joined, sep = true, false
 			}
 			continue
 		}
@@ -239,14 +246,14 @@ func tokenizeWords(s string, lex lexicon, dst []word) []word {
 		if t.Class == tokenizer.UNKNOWN && lex != nil {
 			if parts := lex.split(keep); len(parts) > 1 {
 				for _, p := range parts {
-					dst = append(dst, word{s: trimLongMark(p), joined: joined, noun: true, clause: clause})
-					joined, clause = true, false
+					dst = append(dst, word{s: trimLongMark(p), joined: joined, noun: true, clause: clause, sep: sep, pos: pos})
+					joined, clause, sep = true, false, false
 				}
 				continue
 			}
 		}
-		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun, clause: clause})
-		joined, clause = true, false
+		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun, clause: clause, sep: sep, pos: pos})
+		joined, clause, sep = true, false, false
 	}
 	return dst
 }
