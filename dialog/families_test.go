@@ -299,3 +299,27 @@ func TestLongMessageFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestOfferedStepFamilies: a reply that takes one of the steps the current
+// buttons offer, in words of its own, needs a little less confidence than a
+// jump elsewhere (see localFactor).
+func TestOfferedStepFamilies(t *testing.T) {
+	wait := []string{"30日の待機期間って何ですか"} // 何について知りたいですか？ (期間中にできること, 古い連絡先への通知, 変更を取り消したい)
+	testFamilies(t, []family{
+		{name: "waiting period, during the wait", setup: wait, topics: []string{"waiting_period"}, node: "waiting_during", texts: []string{
+			"その間Gmailのメールって読める？",
+			"待ってるあいだOneDriveの写真は開けますか",
+			"その期間中もOutlookのメールは見られますか",
+		}},
+		{name: "waiting period, notices", setup: wait, topics: []string{"waiting_period"}, node: "waiting_notifications", texts: []string{
+			"前のアドレスにお知らせが届いたのはなぜ？",
+		}},
+		{name: "replacing, what the choice does", setup: []string{"登録したメールアドレスがもう使えない"}, topics: []string{"faq_no_longer_use"}, texts: []string{
+			"それ押したら今までのメールは消えちゃう？",
+			"それを選ぶと写真とかのデータはどうなるんですか",
+		}},
+		{name: "email still missing, the next step", setup: []string{"メールでコードが来ない", "[tap:見つからない]", "[tap:はい]", "[tap:まだ]"}, topics: []string{"delay_resend"}, texts: []string{
+			"少し時間をおいてからもう一度送ってみます",
+		}},
+	})
+}

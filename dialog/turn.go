@@ -24,6 +24,12 @@ const safetyMargin = 0.05
 // was refused is about sending the form again, not about resending a code.
 const localMargin = 0.1
 
+// localFactor scales the threshold for a reading that leads where one of
+// the current buttons leads: the user most likely takes one of the steps
+// just offered, in words (その間Outlookのメールは見れますか after the 30 days
+// and its button 期間中にできること), so a little less confidence is needed.
+const localFactor = 0.8
+
 // onTopicFactor scales the threshold for an expected answer in a text that
 // restates the current node's topic (see onTopicAnswer).
 const onTopicFactor = 0.6
@@ -484,11 +490,19 @@ func (e *Engine) expectsFor(n *knowledge.Node, paused bool) []string {
 func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Match) action {
 	var best, answer, safety, local action
 	for _, m := range matches {
-		if m.Score < e.opts.Threshold {
+		if m.Score < e.opts.Threshold*localFactor {
 			continue
 		}
 		a := e.actionFor(n, paused, m)
 		if a.kind == actNone {
+			continue
+		}
+		if m.Score < e.opts.Threshold {
+			// Under the threshold only a reading that takes one of the
+			// current buttons in words counts (see localFactor).
+			if a.kind == actTopic && !paused && e.offers(n, a.next) && (local.kind == actNone || a.score > local.score) {
+				local = a
+			}
 			continue
 		}
 		if a.kind == actAnswer && (answer.kind == actNone || a.score > answer.score) {
@@ -519,6 +533,19 @@ func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Matc
 		return local
 	}
 	return best
+}
+
+// offers reports whether one of node n's buttons leads to node next.
+func (e *Engine) offers(n *knowledge.Node, next string) bool {
+	if n == nil || next == n.ID {
+		return false
+	}
+	for _, c := range n.Choices {
+		if c.Next == next {
+			return true
+		}
+	}
+	return false
 }
 
 // continues reports whether going to node next carries on the thread of node
