@@ -707,10 +707,19 @@ func featuresOf(ws []word) []string {
 			continue
 		}
 		feats = append(feats, w.s)
+		if w.s == desire && last >= 0 {
+			// 繰り返したくない: not wanting to repeat is wanting not to
+			// repeat (繰り返さないようにしたい): the negation goes to the
+			// verb, past たい.
+			continue
+		}
 		last = len(feats) - 1
 	}
 	return feats
 }
+
+// desire is the word of the auxiliary たい (want to).
+const desire = "たい"
 
 // gramFeatures returns the character bigrams of normalised text, kana folded
 // to hiragana, within space-separated chunks; a one-character chunk is its own

@@ -617,3 +617,21 @@ func TestContrastTail(t *testing.T) {
 		}
 	}
 }
+
+// TestNegatedDesire: not wanting to do something (繰り返したくない,
+// ロックされたくない) negates the verb, as not doing it (繰り返さないように
+// したい) does; たい stays a word of its own.
+func TestNegatedDesire(t *testing.T) {
+	_, m := newRealMatcher(t)
+	tests := []struct{ text, want string }{
+		{"同じ失敗を繰り返したくない", "失敗 繰り返す~ない たい ない"},
+		{"もうロックされたくない", "もう ロック~ない たい ない"},
+		{"繰り返さないようにしたい", "繰り返す~ない ない たい"},
+		{"人と話したい", "人 話す たい"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(m.wordFeatures(m.normalize(tt.text)), " "); got != tt.want {
+			t.Errorf("wordFeatures(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
