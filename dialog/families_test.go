@@ -323,3 +323,20 @@ func TestOfferedStepFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestPreventionFamilies: never again (二度と…たくない, 繰り返したくない),
+// 対策, 予防 and 防止 say the user wants to prevent a repeat; not wanting
+// something is wanting it not to happen.
+func TestPreventionFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "first message, never again", topics: []string{"prevention"}, texts: []string{
+			"もう二度とロックされたくないので、今からできる対策は？",
+			"こんな思いは二度とごめんです。防ぐ方法ありますか",
+			"次に同じ目にあわないよう準備しておきたい",
+			"同じトラブルが再発しないようにしたいです",
+			"同じ失敗を繰り返したくない",
+			"二度とログインできなくなるのは嫌なので対策を知りたい",
+			"締め出されるのを防止するために今できることは？",
+		}},
+	})
+}
