@@ -793,6 +793,16 @@ func appendGrams(feats []string, chunk string) []string {
 type query struct {
 	ids  []int32
 	mass float64
+	seen float64 // the part of mass of known features
+}
+
+// known returns the share of the query's weight that the pack's examples
+// use.
+func (q query) known() float64 {
+	if q.mass == 0 {
+		return 0
+	}
+	return q.seen / q.mass
 }
 
 func (c *channel) query(feats []string) query {
@@ -804,6 +814,7 @@ func (c *channel) query(feats []string) query {
 		if id, ok := c.ids[f]; ok {
 			q.ids = append(q.ids, id)
 			q.mass += c.idf[id]
+			q.seen += c.idf[id]
 		} else if c.nounOOV > 0 && isNounLike(f) {
 			q.mass += c.nounOOV
 		} else {
@@ -1196,13 +1207,7 @@ func (m *Matcher) rank(raw []float64, expects []string, short, question, negated
 func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) ([]string, bool) {
 	k := len(m.intents)
 	kana := kanaWritten(n)
-	cw, wf, gf := m.analyze(n)
-	if kana || shortKana(n) {
-		if r := m.respell(n); r != n {
-			cw, wf, _ = m.analyze(r)
-		}
-	}
-	wq := m.words.query(wf)
+	cw, wf, gf, wq := m.read(n, kana)
 	gq := m.grams.query(gf)
 
 	ws, gs := work[:k], work[k:2*k]
@@ -1246,6 +1251,28 @@ func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) ([]
 		raw[no] = max(raw[no], echoNo)
 	}
 	return wf, m.strayNoun(cw)
+}
+
+// read analyses normalised text n (see analyze) and queries the word
+// channel. Text written in hiragana (kana, or short and all kana) is also
+// read respelt (see respell): hiragana that kagome split into fragments
+// (かくにんこーど) reads as the words it spells; but a reading kagome made
+// sense of (まだかかりそうですか: かかる, not 係) stays unless the respelt
+// one finds more of the text among the pack's words, or as much in fewer
+// words (確認コード, not 書く + 個).
+func (m *Matcher) read(n string, kana bool) (cw []word, wf, gf []string, wq query) {
+	cw, wf, gf = m.analyze(n)
+	wq = m.words.query(wf)
+	if kana || shortKana(n) {
+		if r := m.respell(n); r != n {
+			rcw, rwf, _ := m.analyze(r)
+			rq := m.words.query(rwf)
+			if d := rq.known() - wq.known(); d > 1e-9 || (d > -1e-9 && contentWords(rwf) < contentWords(wf)) {
+				cw, wf, wq = rcw, rwf, rq
+			}
+		}
+	}
+	return cw, wf, gf, wq
 }
 
 // sentences splits text at sentence ends (。！？!?, line breaks, and emoji,

@@ -635,3 +635,22 @@ func TestNegatedDesire(t *testing.T) {
 		}
 	}
 }
+
+// TestRespellOnlyWhenBetter: hiragana kagome reads as words of the pack
+// (かかりますか: かかる) is not respelt into other words (係), while hiragana
+// it splits into fragments (なんにち) is.
+func TestRespellOnlyWhenBetter(t *testing.T) {
+	_, m := newRealMatcher(t)
+	tests := []struct{ text, want string }{
+		{"あとどれくらいかかりますか", "かかる"},
+		{"まだかかりそうですか", "かかる"},
+		{"かくにんこーどがとどかない", "確認コード"},
+	}
+	for _, tt := range tests {
+		n := m.normalize(tt.text)
+		_, wf, _, _ := m.read(n, kanaWritten(n))
+		if !slices.Contains(wf, tt.want) {
+			t.Errorf("read(%q) = %v, want %s among them", tt.text, wf, tt.want)
+		}
+	}
+}
