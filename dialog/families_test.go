@@ -340,3 +340,29 @@ func TestPreventionFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestHowLongFamilies: how many days (何日, 何週間, 数日) something takes is
+// the 30-day wait, after replacing a method or as a first message; how long
+// a code takes stays the delay, and waiting days for a code is the delay too.
+func TestHowLongFamilies(t *testing.T) {
+	replace := []string{"登録したメールアドレスがもう使えない"} // 今、このアカウントにサインインできる状態ですか？
+	testFamilies(t, []family{
+		{name: "after replacing, how many days", setup: replace, topics: []string{"waiting_period"}, texts: []string{
+			"了解です。切り替わるまで何日ぐらいかかる？",
+			"それは何週間くらいで終わりますか",
+			"ありがとうございます、手続きに何日必要ですか",
+			"反映まで数日かかりますか",
+		}},
+		{name: "first message, how many days", topics: []string{"waiting_period"}, texts: []string{
+			"新しい電話番号が使えるまで何日待てばいい？",
+			"セキュリティ情報の置き換えって何日くらいで終わるの",
+		}},
+		{name: "a code, how long", topics: []string{"delay_resend", "ask_method"}, texts: []string{
+			"何日も待ってるのにコードが届かない",
+			"確認コードって届くまで何分くらいかかるもの？",
+		}},
+		{name: "on the delay, how long to wait", setup: []string{"コードを何回も再送した"}, topics: []string{"delay_resend"}, texts: []string{
+			"あとどのくらい待てばいいんでしょう",
+		}},
+	})
+}
