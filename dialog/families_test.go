@@ -366,3 +366,24 @@ func TestHowLongFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestAcknowledgedThenQuestionFamilies: thanks or an acknowledgement in
+// front of a question that is understood (ありがとうございます。…は何日？) is
+// that question: the thanks do not close the conversation.
+func TestAcknowledgedThenQuestionFamilies(t *testing.T) {
+	replace := []string{"登録したメールアドレスがもう使えない"}
+	testFamilies(t, []family{
+		{name: "thanks, then a question about the wait", setup: replace, topics: []string{"waiting_period"}, texts: []string{
+			"ありがとうございました。ちなみに保留中ってどういう意味ですか",
+			"了解です。切り替わるまで何日ぐらいかかる？",
+			"ありがとう。待ってる間ってメール使えるの？",
+		}},
+		{name: "thanks, then asking for a person", setup: replace, topics: []string{"handoff"}, texts: []string{
+			"ありがとうございました。人と直接話すこともできますか",
+		}},
+		{name: "thanks, then other questions", setup: replace, topics: []string{"prevention"}, texts: []string{
+			"ありがとうございます。回復用コードはどこで見られますか？",
+			"助かりました。次から困らないためには何をすればいい？",
+		}},
+	})
+}

@@ -888,7 +888,10 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	res := m.understand(text, expects)
 	if rest, ok := m.acknowledged(text); ok {
-		if r := m.understand(rest, expects); len(r) > 0 && (len(res) == 0 || r[0].Score > res[0].Score) {
+		// A question after the acknowledgement decides when it is
+		// understood: 了解です。何日かかる？ asks how long, it does not close
+		// the talk.
+		if r := m.understand(rest, expects); len(r) > 0 && (len(res) == 0 || r[0].Score > res[0].Score || (r[0].Score >= DefaultThreshold && isQuestion(rest))) {
 			return r
 		}
 	}
