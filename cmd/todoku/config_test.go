@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,22 @@ func TestKBValidate(t *testing.T) {
 	errb.Reset()
 	if code := run(t.Context(), []string{"kb", "validate", "nope.yaml"}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "nope.yaml") {
 		t.Fatalf("missing file: exit %d %s", code, errb.String())
+	}
+}
+
+// TestServeGOGC: serve collects at 200 unless GOGC says otherwise.
+func TestServeGOGC(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	t.Setenv("GOGC", "")
+	setGCPercent()
+	if got := debug.SetGCPercent(100); got != serveGOGC {
+		t.Fatalf("GC percent %d with GOGC unset, want %d", got, serveGOGC)
+	}
+	t.Setenv("GOGC", "50")
+	debug.SetGCPercent(50) // as the runtime read it at start
+	setGCPercent()
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Fatalf("GC percent %d with GOGC=50, want 50 (the operator's choice)", got)
 	}
 }
