@@ -88,6 +88,9 @@ const (
 	choiceMin        = 0.3  // raw score from which an expected choice counts as named
 	noPickShare      = 0.5  // weight left to choices named together in a negated text
 	tieLead          = 0.05 // lead over another meaning under which the whole text's reading is a tie
+	echoMin          = 0.5  // share of a reply's weight in the question's words from which it answers it
+	echoScore        = 0.4  // raw score of yes or no for such a reply at echoMin
+	echoGain         = 0.4  // and what each more share of echo adds
 	clauseShare      = 0.9  // weight of a run of clauses' reading against the whole text's
 	maxClauseSpan    = 2    // most consecutive clauses read together
 	clauseMinWords   = 6    // content words from which a text is read clause by clause
@@ -132,6 +135,12 @@ type Matcher struct {
 	// pack does not know needs one of them to be about our domain (see
 	// strayNoun).
 	things map[string]bool
+	// names are the words that name each choice answer (メール, sms,
+	// 認証アプリ): its one-word examples.
+	names map[int][]string
+	// questions holds the content words of the last message of every node
+	// (the question a reply answers; see UnderstandReply).
+	questions map[string][]string
 }
 
 type intentInfo struct {
@@ -265,12 +274,17 @@ func New(p *knowledge.Pack) *Matcher {
 	// What the bot itself says is our domain too: a reply that takes up
 	// the words of its messages (電波は入ってます after a checklist about
 	// signal) is about the conversation, not out of scope.
+	m.questions = make(map[string][]string)
 	for _, nd := range p.Nodes {
-		if nd.ID == p.Fallback {
-			continue
-		}
-		for _, msg := range nd.Messages {
-			for _, w := range m.wordFeatures(m.normalize(msg.Text)) {
+		for i, msg := range nd.Messages {
+			wf := m.wordFeatures(m.normalize(msg.Text))
+			if i == len(nd.Messages)-1 {
+				m.questions[msg.Text] = contentOnly(wf)
+			}
+			if nd.ID == p.Fallback {
+				continue
+			}
+			for _, w := range wf {
 				if w != Neg && !strings.ContainsAny(w, "+~[") && !inFallback[w] {
 					m.domain[w] = true
 				}
@@ -288,6 +302,13 @@ func New(p *knowledge.Pack) *Matcher {
 			groups[in.meaning] = g
 		}
 		group[i] = g
+	}
+	m.names = make(map[int][]string)
+	for _, d := range docs {
+		in := m.intents[d.intent]
+		if in.kind == knowledge.KindAnswer && isChoice(in.id) && contentWords(d.words) == 1 && !slices.Contains(d.words, Neg) && !slices.Contains(m.names[int(d.intent)], d.words[0]) {
+			m.names[int(d.intent)] = append(m.names[int(d.intent)], d.words[0])
+		}
 	}
 	m.words = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].words }, oovWordShare, group, len(groups))
 	m.words.nounOOV = oovNounShare * m.words.oov / oovWordShare // oov is oovWordShare × the highest IDF
@@ -886,12 +907,28 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 // ます。…, 了解です …; see acknowledged) is read without it too, and the
 // better reading counts: the acknowledgement frames what follows.
 func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
-	res := m.understand(text, expects)
+	return m.UnderstandReply(text, expects, "")
+}
+
+// UnderstandReply is Understand for a reply to question, the bot's last
+// message: a reply that takes up the question's own words (the usual way to
+// answer in Japanese: 受信できますか？ – 受信できています) answers it, yes
+// where it negates none of them and does not speak of the past (前に使って
+// た), no where it negates one of them or says that what it asks about is
+// gone (see statesLoss); and a reply that names two
+// or more of the expected choices (メールとSMSの両方です) picks the one it
+// names best rather than a topic its other words share.
+func (m *Matcher) UnderstandReply(text string, expects []string, question string) []knowledge.Match {
+	var qw []string
+	if question != "" && len(expects) > 0 {
+		qw = m.questionWords(question)
+	}
+	res := m.understand(text, expects, qw)
 	if rest, ok := m.acknowledged(text); ok {
 		// A question after the acknowledgement decides when it is
 		// understood: 了解です。何日かかる？ asks how long, it does not close
 		// the talk.
-		if r := m.understand(rest, expects); len(r) > 0 && (len(res) == 0 || r[0].Score > res[0].Score || (r[0].Score >= DefaultThreshold && isQuestion(rest))) {
+		if r := m.understand(rest, expects, qw); len(r) > 0 && (len(res) == 0 || r[0].Score > res[0].Score || (r[0].Score >= DefaultThreshold && isQuestion(rest))) {
 			return r
 		}
 	}
@@ -957,7 +994,28 @@ func (m *Matcher) acknowledged(text string) (string, bool) {
 	return rest, true
 }
 
-func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
+// questionWords returns the content words of a question of the bot
+// (precomputed for the pack's own messages).
+func (m *Matcher) questionWords(question string) []string {
+	if qw, ok := m.questions[question]; ok {
+		return qw
+	}
+	return contentOnly(m.wordFeatures(m.normalize(question)))
+}
+
+// contentOnly returns the words among word features: no negation, no
+// negated compound, no marker, each once.
+func contentOnly(feats []string) []string {
+	var out []string
+	for _, f := range feats {
+		if f != Neg && !strings.ContainsAny(f, "+~[") && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (m *Matcher) understand(text string, expects []string, qw []string) []knowledge.Match {
 	n := m.normalize(text)
 	if n == "" || len(m.intents) == 0 {
 		return nil
@@ -972,7 +1030,8 @@ func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
 	buf := (*bp)[:need]
 	raw := buf[:k]
 	work := buf[k:]
-	wf, stray := m.rawScores(n, expects, raw, work)
+	wf, cw := m.rawScores(n, expects, raw, work)
+	stray := m.strayNoun(cw)
 	short := contentWords(wf) <= 2
 	question := isQuestion(text)
 	negated := slices.Contains(wf, Neg)
@@ -998,6 +1057,12 @@ func (m *Matcher) understand(text string, expects []string) []knowledge.Match {
 	}
 	if negated && endsNegated(wf) && slices.Contains(expects, AnswerUnknown) {
 		m.noPick(raw, expects)
+	}
+	if len(qw) > 0 && !question {
+		m.echoAnswer(raw, expects, wf, cw, qw, negated)
+	}
+	if !negated {
+		m.bothPick(raw, expects, wf)
 	}
 	res := m.rank(raw, expects, short, question, negated, ifFails, stray)
 	if len(res) > 0 && res[0].Score >= DefaultThreshold && !m.tie(res) {
@@ -1112,6 +1177,93 @@ func contrastTail(n string) string {
 	return strings.TrimSpace(n[end:])
 }
 
+// echoAnswer reads a reply that takes up the words of the question qw (at
+// least echoMin of its weight) as an answer to it: yes when it is not
+// negated, no when it negates one of the question's words or says that
+// something is gone (see statesLoss).
+func (m *Matcher) echoAnswer(raw []float64, expects, wf []string, cw []word, qw []string, negated bool) {
+	echo, total := 0.0, 0.0
+	negEcho, thing := false, false // a question's word negated; a question's noun taken up
+	for i, f := range wf {
+		w, neg := strings.CutSuffix(f, "~"+Neg)
+		if neg && slices.Contains(qw, w) {
+			negEcho = true
+		}
+		if neg || f == Neg || strings.ContainsAny(f, "+~[") || slices.Contains(wf[:i], f) ||
+			slices.ContainsFunc(cw, func(x word) bool { return x.manner && x.s == f }) {
+			// Adverbs say how or when (ちゃんと, まだ, 毎日), not what.
+			continue
+		}
+		weight := m.words.oov
+		if id, ok := m.words.ids[f]; ok {
+			weight = m.words.idf[id]
+		}
+		total += weight
+		if slices.Contains(qw, f) {
+			echo += weight
+			thing = thing || isNounLike(f)
+		}
+	}
+	if total == 0 {
+		return
+	}
+	id, share := AnswerYes, echo/total
+	switch {
+	case statesLoss(wf) && thing:
+		// Saying that the thing the question asks about is gone
+		// (携帯をなくして今は持ってません on 今お使いの携帯電話の番号と合って
+		// いますか？) answers no, fully.
+		id, share = AnswerNo, 1
+	case share < echoMin:
+		return
+	case negEcho:
+		id = AnswerNo
+	case negated || slices.ContainsFunc(wf, pastWords.has):
+		// その番号、前に使ってた携帯のだ takes up the question's words
+		// about the past: no yes to a question about now.
+		return
+	}
+	if i, ok := m.byID[id]; ok && m.intents[i].kind == knowledge.KindAnswer && slices.Contains(expects, id) {
+		raw[i] = max(raw[i], echoScore+echoGain*(share-echoMin))
+	}
+}
+
+// wordSet is a set of words.
+type wordSet map[string]bool
+
+func (s wordSet) has(w string) bool { return s[w] }
+
+// pastWords place what a reply says in the past (前に使ってた, 昔の番号,
+// 以前のアドレス, 古い携帯).
+var pastWords = wordSet{"前": true, "昔": true, "以前": true, "古い": true, "元": true, "旧": true, "去年": true, "当時": true}
+
+// bothPick reads a text that names two or more of the expected choices
+// (メールとSMSの両方です, SMSもアプリも設定してる; see names) as the one it
+// reads best:
+// naming the question's options answers it, whatever topic the rest of its
+// words (両方) share.
+func (m *Matcher) bothPick(raw []float64, expects, wf []string) {
+	named, best := 0, -1
+	for _, id := range expects {
+		if i, ok := m.byID[id]; ok && isChoice(id) && slices.ContainsFunc(m.names[i], func(w string) bool { return slices.Contains(wf, w) }) {
+			named++
+			if best < 0 || raw[i] > raw[best] {
+				best = i
+			}
+		}
+	}
+	if named < 2 {
+		return
+	}
+	top := 0.0
+	for i, in := range m.intents {
+		if in.kind != knowledge.KindAnswer {
+			top = max(top, raw[i])
+		}
+	}
+	raw[best] = max(raw[best], top)
+}
+
 // noPick halves the choices a text ending in a negation names together
 // (メールかSMSかわからない, SMSだったかアプリだったか覚えてない): naming two of
 // them is no pick, and the unknown answer's own words then decide.
@@ -1207,7 +1359,7 @@ func (m *Matcher) rank(raw []float64, expects []string, short, question, negated
 // answer bonuses and calibration, and returns its word features and whether
 // it names a thing the pack does not know (see strayNoun). work is scratch
 // space of 2×intents + 2×examples.
-func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) ([]string, bool) {
+func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) ([]string, []word) {
 	k := len(m.intents)
 	kana := kanaWritten(n)
 	cw, wf, gf, wq := m.read(n, kana)
@@ -1253,7 +1405,7 @@ func (m *Matcher) rawScores(n string, expects []string, raw, work []float64) ([]
 		// statement, for the answer's own examples or a topic to read.
 		raw[no] = max(raw[no], echoNo)
 	}
-	return wf, m.strayNoun(cw)
+	return wf, cw
 }
 
 // read analyses normalised text n (see analyze) and queries the word

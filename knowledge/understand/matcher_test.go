@@ -654,3 +654,46 @@ func TestRespellOnlyWhenBetter(t *testing.T) {
 		}
 	}
 }
+
+// TestUnderstandReply: a reply that takes up its question's words answers
+// it (yes, or no where it negates them or says the thing asked about is
+// gone), never yes where it speaks of the past; naming two of the expected
+// choices picks one of them.
+func TestUnderstandReply(t *testing.T) {
+	_, m := newRealMatcher(t)
+	yesNo := []string{"yes", "no", "unknown", "done"}
+	methods := []string{"email", "sms", "call", "app", "unknown"}
+	const (
+		address = "そのアドレスで、今もメールを受信できますか？"
+		number  = "その番号は、今お使いの携帯電話の番号と合っていますか？"
+		method  = "確認コードは、どの方法で受け取る設定になっていますか？"
+	)
+	tests := []struct {
+		text, question string
+		expects        []string
+		want           []string // acceptable best intents; nil: neither yes nor no
+	}{
+		{"そのアドレスなら毎日使っていて、メールもちゃんと受信できてます", address, yesNo, []string{"yes"}},
+		{"携帯をなくしてしまって今は持ってません", number, yesNo, []string{"no"}},
+		{"その番号、前に使ってた携帯のだ", number, yesNo, nil},
+		{"SMSもメールもどっちも登録してる", method, methods, []string{"email", "sms"}},
+	}
+	for _, tt := range tests {
+		ms := m.UnderstandReply(tt.text, tt.expects, tt.question)
+		best := ""
+		if len(ms) > 0 {
+			best = ms[0].Intent
+		}
+		switch {
+		case tt.want == nil && (best == "yes" || best == "no"):
+			t.Errorf("%q → %v, want neither yes nor no first", tt.text, ms)
+		case tt.want != nil && !slices.Contains(tt.want, best):
+			t.Errorf("%q → %v, want %v first", tt.text, ms, tt.want)
+		}
+	}
+	// Without its question, the first reply is no yes: the question's
+	// words are what make it one.
+	if ms := m.Understand(tests[0].text, yesNo); len(ms) > 0 && ms[0].Intent == "yes" {
+		t.Errorf("without the question, %q → %v", tests[0].text, ms)
+	}
+}

@@ -47,6 +47,9 @@ type word struct {
 	// an emoji, a line break or the user's own space).
 	sep bool
 	pos int // byte offset in the normalised text of the token it comes from
+	// manner: an adverb, a noun used as one (ちゃんと, まだ, 毎日, 今) or a
+	// dependent noun (のほうでは): it says how, when or where, not what.
+	manner bool
 }
 
 // Stop lists: content-word base forms that carry no meaning for matching.
@@ -139,6 +142,7 @@ func tokenizeWords(s string, off int, lex lexicon, dst []word) []word {
 		}
 		keep := ""
 		noun := false
+		manner := pos0 == "副詞" || pos0 == "名詞" && (pos1 == "副詞可能" || pos1 == "非自立")
 		if isASCIIWord(surface) {
 			// Latin words: kagome knows none; read them as English.
 			switch w := englishWord(surface); {
@@ -252,7 +256,7 @@ func tokenizeWords(s string, off int, lex lexicon, dst []word) []word {
 				continue
 			}
 		}
-		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun, clause: clause, sep: sep, pos: pos})
+		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun, clause: clause, sep: sep, pos: pos, manner: manner})
 		joined, clause, sep = true, false, false
 	}
 	return dst
