@@ -60,6 +60,15 @@ type Understander interface {
 	Understand(text string, expects []string) []knowledge.Match
 }
 
+// ReplyUnderstander is an Understander that also reads a reply against the
+// question it answers (the current node's last message): a reply that takes
+// up the question's own words answers it (そのアドレスで今もメールを受信できま
+// すか？ – はい、今も普通に受信できています). The engine uses it when the
+// understander implements it; knowledge/understand.Matcher does.
+type ReplyUnderstander interface {
+	UnderstandReply(text string, expects []string, question string) []knowledge.Match
+}
+
 // Options tune the engine. Zero values mean the defaults.
 type Options struct {
 	// IdleAfter is how long a user may be silent mid-flow before being asked

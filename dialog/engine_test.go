@@ -502,6 +502,42 @@ func TestExpectsPassedToUnderstander(t *testing.T) {
 	}
 }
 
+// replyUnderstander is a fakeUnderstander that also takes the question.
+type replyUnderstander struct {
+	fakeUnderstander
+	lastQuestion string
+	calls        int
+}
+
+func (r *replyUnderstander) UnderstandReply(text string, expects []string, question string) []knowledge.Match {
+	r.calls++
+	r.lastQuestion = question
+	return r.Understand(text, expects)
+}
+
+// TestQuestionPassedToReplyUnderstander: an understander that reads replies
+// against their question gets the current node's last message, except for
+// a new conversation and after a pause (the question then is whether to go
+// on).
+func TestQuestionPassedToReplyUnderstander(t *testing.T) {
+	u := &replyUnderstander{fakeUnderstander: fakeUnderstander{readings: testReadings}}
+	p := loadTestPack(t)
+	e, err := New(p, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := p.Node("email_check")
+	e.Step(State{Node: n.ID, LastSeen: t0}, Input{Kind: InputText, Text: "ふわふわ", Time: t0.Add(time.Minute)})
+	if want := n.Messages[len(n.Messages)-1].Text; u.calls != 1 || u.lastQuestion != want {
+		t.Fatalf("calls %d, question %q, want 1 and %q", u.calls, u.lastQuestion, want)
+	}
+	e.Step(State{Node: n.ID, Paused: true, LastSeen: t0}, Input{Kind: InputText, Text: "ふわふわ", Time: t0.Add(time.Minute)})
+	e.Step(State{}, Input{Kind: InputText, Text: "ふわふわ", Time: t0})
+	if u.calls != 1 {
+		t.Fatalf("UnderstandReply called %d times, want once (not paused, not for a first message)", u.calls)
+	}
+}
+
 func TestButtonsAndLinks(t *testing.T) {
 	e, _ := newTestEngine(t, Options{})
 	res := e.Step(State{}, Input{Kind: InputPostback, Data: "go=replace_method", Time: t0})

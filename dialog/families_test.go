@@ -387,3 +387,56 @@ func TestAcknowledgedThenQuestionFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestPhoneGoneFamilies: on the SMS question (is the number shown yours
+// now?), a phone or number that is gone (解約, 機種変更して手元にない, 番号が
+// 変わった, なくした) is about replacing the method, not the bare answer no.
+func TestPhoneGoneFamilies(t *testing.T) {
+	sms := []string{"SMSが来ません"} // その番号は、今お使いの携帯電話の番号と合っていますか？
+	testFamilies(t, []family{
+		{name: "SMS question, phone or number gone", setup: sms, topics: []string{"replace_method"}, texts: []string{
+			"その携帯はもう解約しちゃいました",
+			"機種変更して前のスマホは手元にないです",
+			"番号が変わったので前の番号はもうないです",
+			"去年番号を変えました",
+			"その電話、もう使ってなくて",
+			"昔のガラケーの番号なんです",
+			"携帯をなくしてしまって今は持ってません",
+		}},
+		{name: "SMS question, plain answers", setup: sms, topics: []string{"sms_check"}, texts: []string{
+			"合ってます",
+			"たぶん同じ番号です",
+			"はい、今使ってる番号です",
+		}},
+	})
+}
+
+// TestEchoReplyFamilies: a reply that takes up the question's own words
+// (the usual Japanese answer: 受信できますか？ – 受信できています) answers it:
+// yes where it negates none of them, no where it negates one; and a reply
+// naming two of the offered methods picks one of them.
+func TestEchoReplyFamilies(t *testing.T) {
+	address := []string{"確認コードが届かない", "[tap:メール]", "[tap:見つからない]"} // そのアドレスで、今もメールを受信できますか？
+	sms := []string{"SMSが来ません"}                                    // その番号は、今お使いの携帯電話の番号と合っていますか？
+	replace := []string{"登録したメールアドレスがもう使えない"}                      // 今、このアカウントにサインインできる状態ですか？
+	testFamilies(t, []family{
+		{name: "address question, yes in its words", setup: address, topics: []string{"email_check"}, node: "email_more_checks", texts: []string{
+			"そのアドレスなら毎日使っていて、メールもちゃんと受信できてます",
+			"アドレスは今も生きていて普通にメールを受信しています",
+		}},
+		{name: "SMS question, yes in its words", setup: sms, topics: []string{"sms_check"}, node: "sms_phone_settings", texts: []string{
+			"表示されてる番号は今の携帯の番号と合ってます",
+			"番号は今の携帯とぴったり合ってます",
+		}},
+		{name: "sign-in question, in its words", setup: replace, topics: []string{"replace_method"}, node: "replace_locked_out", texts: []string{
+			"今はこのアカウントにサインインできない状態です",
+		}},
+		{name: "sign-in question, yes in its words", setup: replace, topics: []string{"replace_method"}, node: "replace_signed_in", texts: []string{
+			"パソコンのほうではまだサインインできている状態です",
+		}},
+		{name: "method question, two methods named", setup: []string{"コードが届かない"}, topics: []string{"email_check", "sms_check"}, texts: []string{
+			"メールとSMSの両方に設定してあります",
+			"SMSもメールもどっちも登録してる",
+		}},
+	})
+}

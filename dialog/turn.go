@@ -277,7 +277,7 @@ func (t *turn) text(s string) {
 		}
 	}
 	n := t.node()
-	matches := e.u.Understand(s, e.expectsFor(n, t.st.Paused))
+	matches := e.understand(s, n, t.st.Paused)
 	a := e.decide(n, t.st.Paused, matches)
 	if !idle && !t.st.Paused && a.kind == actTopic && a.next == e.start.ID && n.ID != e.start.ID && n.Terminal == "" {
 		// どうしたらいい, 教えてください in the middle of a step ask about
@@ -462,6 +462,17 @@ func (t *turn) typedLabel(s string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// understand reads text on node n: with the question the node asks when the
+// understander can use it (see ReplyUnderstander), else with the answers it
+// expects only.
+func (e *Engine) understand(text string, n *knowledge.Node, paused bool) []knowledge.Match {
+	expects := e.expectsFor(n, paused)
+	if ru, ok := e.u.(ReplyUnderstander); ok && n != nil && !paused && len(n.Messages) > 0 {
+		return ru.UnderstandReply(text, expects, n.Messages[len(n.Messages)-1].Text)
+	}
+	return e.u.Understand(text, expects)
 }
 
 // expectsFor lists the answer intents node n accepts, for the understander.
