@@ -318,6 +318,9 @@ func TestOfferedStepFamilies(t *testing.T) {
 			"それ押したら今までのメールは消えちゃう？",
 			"それを選ぶと写真とかのデータはどうなるんですか",
 		}},
+		{name: "first message: the menu's buttons are not offered yet", topics: []string{"welcome", "out_of_scope"}, texts: []string{
+			"Hotmailで署名を作りたい",
+		}},
 		{name: "email still missing, the next step", setup: []string{"メールでコードが来ない", "[tap:見つからない]", "[tap:はい]", "[tap:まだ]"}, topics: []string{"delay_resend"}, texts: []string{
 			"少し時間をおいてからもう一度送ってみます",
 		}},

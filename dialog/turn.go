@@ -546,9 +546,11 @@ func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Matc
 	return best
 }
 
-// offers reports whether one of node n's buttons leads to node next.
+// offers reports whether one of node n's buttons leads to node next; not
+// for the main menu (a first message comes before it is seen, and its
+// buttons are every topic).
 func (e *Engine) offers(n *knowledge.Node, next string) bool {
-	if n == nil || next == n.ID {
+	if n == nil || next == n.ID || n.ID == e.start.ID {
 		return false
 	}
 	for _, c := range n.Choices {
