@@ -443,3 +443,22 @@ func TestEchoReplyFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestStrayThingFamilies: a question about a thing the pack does not know,
+// where our product only says where (Outlookで…) or the unknown thing owns
+// ours, lands on no topic of ours; a thing of ours that is what the text is
+// about, or a part of one (アカウントの中身), still does.
+func TestStrayThingFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "first message, another feature of the product", topics: []string{"welcome", "out_of_scope"}, texts: []string{
+			"Outlookでメールの並び順を変えたい",
+			"Outlookでメールの表示順を並べ替えたい",
+		}},
+		{name: "first message, ours", topics: []string{"email_check"}, texts: []string{
+			"Outlookで迷惑メールの設定を変えたい",
+		}},
+		{name: "first message, a part of ours", topics: []string{"faq_no_longer_use"}, texts: []string{
+			"選んだらアカウントの中身は消えませんか",
+		}},
+	})
+}

@@ -607,7 +607,7 @@ func (m *Matcher) applySynonyms(ws []word) []word {
 		matched := false
 		for _, e := range m.syn[ws[i].s] {
 			if matchAt(ws, i, e.words) {
-				out = append(out, word{s: e.canon, joined: ws[i].joined, noun: true, clause: ws[i].clause, sep: ws[i].sep, pos: ws[i].pos})
+				out = append(out, word{s: e.canon, joined: ws[i].joined, noun: true, clause: ws[i].clause, sep: ws[i].sep, pos: ws[i].pos, particle: ws[i+len(e.words)-1].particle})
 				if e.neg {
 					// 受信できません → 届かない, still a negation: it is
 					// what no, 'not yes' and 'no longer' are read from.
@@ -1525,26 +1525,71 @@ func clampScores(res []knowledge.Match) {
 }
 
 // strayNoun reports whether a text's words hold a noun that no intent but
-// the fallback one uses and the bot never says (カレー, キーボード, 壁紙), and
-// no noun of the domain that names a thing (see things): the text is about
-// something the pack does not know, so that one of its words matching an
-// example (作り方, 反応しない, 変えたい) is weak evidence. An unknown noun
-// that modifies a known one (試行回数: 試行 + 回数) is no such noun.
+// the fallback one uses and the bot never says (カレー, キーボード, 壁紙, 署名),
+// and no noun of the domain that names a thing (see things) it is about: the
+// text is about something the pack does not know, so that one of its words
+// matching an example (作り方, 反応しない, 変えたい) is weak evidence. An
+// unknown noun that modifies a known one (試行回数: 試行 + 回数) is no such
+// noun, nor one a thing of ours owns (アカウントの中身). A thing of ours does
+// not count when it only says where or with what (Outlookで署名を設定したい:
+// で, に, から) while the unknown noun is the subject or object, nor when the
+// unknown noun owns it (Zoomのパスワード).
 func (m *Matcher) strayNoun(ws []word) bool {
-	stray := false
-	for i, w := range ws {
-		if m.things[w.s] {
+	strays, core := 0, false
+	stray := func(i int) bool {
+		w := ws[i]
+		if !isNounLike(w.s) || m.domain[w.s] || strings.HasPrefix(w.s, "[") || m.things[w.s] {
 			return false
 		}
-		if stray || !isNounLike(w.s) || m.domain[w.s] || strings.HasPrefix(w.s, "[") || !isThing(w.s) {
-			continue
-		}
 		if i+1 < len(ws) && ws[i+1].joined && isNounLike(ws[i+1].s) && m.domain[ws[i+1].s] {
+			return false
+		}
+		if i > 0 && m.things[ws[i-1].s] && ws[i-1].particle == "の" {
+			return false // アカウントの中身: a part of a thing of ours
+		}
+		return isThing(w.s)
+	}
+	isStray := make([]bool, len(ws))
+	for i := range ws {
+		if isStray[i] = stray(i); isStray[i] {
+			strays++
+			core = core || coreRole(ws[i].particle)
+		}
+	}
+	if strays == 0 {
+		return false
+	}
+	for i, w := range ws {
+		if !m.things[w.s] {
 			continue
 		}
-		stray = true
+		if i > 0 && isStray[i-1] && ws[i-1].particle == "の" {
+			// Zoomのパスワードを: the unknown noun's thing.
+			core = core || coreRole(w.particle)
+			continue
+		}
+		if coreRole(w.particle) {
+			return false
+		}
 	}
-	return stray
+	// Things of ours, if any, only say where or with what.
+	for _, w := range ws {
+		if m.things[w.s] {
+			return core
+		}
+	}
+	return true
+}
+
+// coreRole reports whether a noun followed by particle p is what its clause
+// is about: its subject, object or topic (が, を, は, も, って), or bare;
+// not a place, means or owner (で, に, から, へ, と, の).
+func coreRole(p string) bool {
+	switch p {
+	case "", "が", "を", "は", "も", "って":
+		return true
+	}
+	return false
 }
 
 // verbalNoun reports whether w is a noun that names an action (変更, 設定,

@@ -47,6 +47,9 @@ type word struct {
 	// an emoji, a line break or the user's own space).
 	sep bool
 	pos int // byte offset in the normalised text of the token it comes from
+	// particle: the case or topic particle right after the word (が, を, は,
+	// で, に, の), "" when none follows it.
+	particle string
 	// manner: an adverb, a noun used as one (ちゃんと, まだ, 毎日, 今) or a
 	// dependent noun (のほうでは): it says how, when or where, not what.
 	manner bool
@@ -122,6 +125,7 @@ func tokenizeWords(s string, off int, lex lexicon, dst []word) []word {
 	joined := false
 	clause := false  // a conjunctive particle came since the last word
 	sep := off > 0   // a space came since the last word
+	lastTok := -1    // the token the last word came from
 	skipNeg := false // the next negation belongs to かもしれない, not to a word
 	toks := Tokenizer().Analyze(s, tokenizer.Normal)
 	for ti, t := range toks {
@@ -131,6 +135,9 @@ func tokenizeWords(s string, off int, lex lexicon, dst []word) []word {
 		surface := t.Surface
 		if strings.TrimSpace(surface) == "" {
 			joined, sep = false, true
+			if lastTok == ti-1 {
+				lastTok = ti // a particle may follow a Latin word after a space
+			}
 			continue
 		}
 		pos := off + t.Position
@@ -150,15 +157,22 @@ func tokenizeWords(s string, off int, lex lexicon, dst []word) []word {
 				joined = false
 			case w == Neg:
 				dst = append(dst, word{s: Neg, before: true, sep: sep, pos: pos})
-				joined, sep = false, false
+				joined, sep, lastTok = false, false, ti
 			default:
 				dst = append(dst, word{s: w, joined: joined, noun: true, sep: sep, pos: pos})
-				joined, sep = true, false
+				joined, sep, lastTok = true, false, ti
 			}
 			continue
 		}
 		if pos0 == "助詞" && (pos1 == "接続助詞" && clauseParticles[surface] || surface == "に" && afterPredicateNo(toks[:ti])) {
 			clause = true
+		}
+		if (pos0 == "助詞" || pos0 == "接続詞" && surface == "で") && lastTok == ti-1 && len(dst) > 0 && dst[len(dst)-1].particle == "" {
+			// After a space (outlook で) IPADIC reads で as a conjunction.
+			dst[len(dst)-1].particle = surface
+			if pos2, _ := t.FeatureAt(2); pos2 == "引用" {
+				dst[len(dst)-1].particle = "って" // quoted: what is said, like って
+			}
 		}
 		switch pos0 {
 		case "名詞":
@@ -253,11 +267,13 @@ func tokenizeWords(s string, off int, lex lexicon, dst []word) []word {
 					dst = append(dst, word{s: trimLongMark(p), joined: joined, noun: true, clause: clause, sep: sep, pos: pos})
 					joined, clause, sep = true, false, false
 				}
+				lastTok = ti
 				continue
 			}
 		}
 		dst = append(dst, word{s: trimLongMark(keep), joined: joined, noun: noun, clause: clause, sep: sep, pos: pos, manner: manner})
 		joined, clause, sep = true, false, false
+		lastTok = ti
 	}
 	return dst
 }
