@@ -109,8 +109,8 @@ func TestHeldout5Conversations(t *testing.T) {
 }
 
 // heldout6Floor is the share of conversations.heldout6.txt that must pass, a
-// margin under the 16/20 measured blind.
-const heldout6Floor = 0.7
+// little under the 20/20 reached after the general fixes.
+const heldout6Floor = 0.9
 
 // TestHeldout6Conversations plays dialog/testdata/conversations.heldout6.txt:
 // 20 conversations written blind (without reading the pack, the dialog code or
@@ -118,7 +118,14 @@ const heldout6Floor = 0.7
 // then (a question about the wait right after わかりました after replacing the
 // method reprompted; a phone that was cancelled read as no on the SMS
 // question; a long rambling first message fell to the welcome; a code that
-// does not come "at login" read as the recovery form).
+// does not come "at login" read as the recovery form). Their failures led to
+// general fixes (とき and 時 frame like 場合; a long text is read clause by
+// clause; how many days is the 30-day wait, and hiragana kagome reads as
+// words is not respelt into others; a reading that takes up one of the
+// current buttons needs less confidence; replies are read against the
+// question they answer), tested with other phrasings in families_test.go,
+// so the set is no longer blind: it guards against regressions, it does not
+// estimate accuracy on unseen conversations.
 func TestHeldout6Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout6.txt", heldout6Floor)
 }

@@ -264,14 +264,21 @@ func TestAccuracyHeldOut5(t *testing.T) {
 }
 
 // heldout6Floor is the share of heldout6.tsv that must be understood, a
-// margin under the 57/60 measured blind.
-const heldout6Floor = 0.9
+// little under the 60/60 reached after the general fixes.
+const heldout6Floor = 0.95
 
 // TestAccuracyHeldOut6 is a sixth held-out set of 60 first messages from all
 // 14 topics (half-width and full-width letters, Kansai-ben, English words,
 // emoji, long messages), written blind (before reading the pack, the matcher
 // or the earlier held-out sets) and committed before any tuning: 57/60 =
-// 95.0% then.
+// 95.0% then (mailでcodeが… read as the method question, 二度とこんな目にあい
+// たくない😩対策おしえて as nothing, asking for phone support as the recovery
+// form). Its misses led to general fixes (English loanwords in Latin letters
+// are respelt in katakana; an emoji ends a sentence; prevention synonyms; a
+// negated request is no negation; handoff phrasings), tested with other
+// phrasings in families_test.go and the matcher's tests, so the set is no
+// longer blind: it guards against regressions, it does not estimate accuracy
+// on unseen text.
 func TestAccuracyHeldOut6(t *testing.T) {
 	p, m := newRealMatcher(t)
 	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout6.tsv")), "heldout6"); acc < heldout6Floor {
