@@ -92,20 +92,68 @@ func detect(s string) []span {
 		}
 		spans = append(spans, sp)
 	}
-	for _, sp := range passwords(s) {
-		add(sp)
+	// The regular expressions cost most of the time on Japanese text
+	// (backtracking over every position): each runs only when s has what
+	// its match needs. Most messages have none of it.
+	if !prefilter || mayHavePassword(s) {
+		for _, sp := range passwords(s) {
+			add(sp)
+		}
 	}
-	for _, sp := range recoveryCodes(s) {
-		add(sp)
+	if !prefilter || asciiAlnumCount(s) >= 25 {
+		for _, sp := range recoveryCodes(s) {
+			add(sp)
+		}
 	}
-	for _, sp := range emails(s) {
-		add(sp)
+	if !prefilter || strings.ContainsAny(s, "@＠") {
+		for _, sp := range emails(s) {
+			add(sp)
+		}
 	}
 	for _, sp := range numbers(s) {
 		add(sp)
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
 	return spans
+}
+
+// prefilter turns the cheap checks before the regular expressions on (off
+// only in tests, to compare).
+var prefilter = true
+
+// mayHavePassword reports whether s contains something passwordRe's
+// keyword group can match: the Japanese keywords, or "pw"/"pass" in any
+// case ('ſ' folds to 's' in (?i), so it lets the expression run too).
+func mayHavePassword(s string) bool {
+	return strings.Contains(s, "パスワード") || strings.Contains(s, "ぱすわーど") || strings.Contains(s, "暗証番号") ||
+		containsFoldASCII(s, "pw") || containsFoldASCII(s, "pass") || strings.ContainsRune(s, 'ſ')
+}
+
+// containsFoldASCII reports whether s contains sub (lower-case ASCII
+// letters) in any ASCII case.
+func containsFoldASCII(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && s[i+j]|0x20 == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiAlnumCount counts ASCII letters and digits: a grouped recovery code
+// has 25 of them.
+func asciiAlnumCount(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			n++
+		}
+	}
+	return n
 }
 
 // --- passwords ---
