@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -586,10 +587,37 @@ func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bo
 	return out, nil
 }
 
+// logTexts caches messageText by the message object's JSON: replies come
+// from the knowledge pack, so the same few hundred recur, and decoding
+// each again was a noticeable part of recording a delivery. Bounded: once
+// full, further messages are decoded each time.
+var logTexts = struct {
+	sync.RWMutex
+	m map[string][2]string
+}{m: map[string][2]string{}}
+
+const maxLogTexts = 4096
+
 // messageText extracts the type and the human-readable text of a LINE
 // message object for the log: the text of a text message, the body (or alt
 // text) of a template.
 func messageText(raw json.RawMessage) (typ, text string) {
+	logTexts.RLock()
+	v, ok := logTexts.m[string(raw)]
+	logTexts.RUnlock()
+	if ok {
+		return v[0], v[1]
+	}
+	typ, text = decodeMessageText(raw)
+	logTexts.Lock()
+	if len(logTexts.m) < maxLogTexts {
+		logTexts.m[string(raw)] = [2]string{typ, text}
+	}
+	logTexts.Unlock()
+	return typ, text
+}
+
+func decodeMessageText(raw json.RawMessage) (typ, text string) {
 	var m struct {
 		Type     string `json:"type"`
 		Text     string `json:"text"`
