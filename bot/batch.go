@@ -104,10 +104,21 @@ func (p *Processor) processBatch(ctx context.Context, bs batchStore, chatIDs []s
 		})
 	}
 	wg.Wait()
-	// If this fails the rows stay pending and attempted: the chat's next
-	// process delivers them again (the Sender makes that safe).
 	if err := bs.FinishDeliveries(ctx, done, p.Now()); err != nil {
-		return rest, again, err
+		// One row the database refuses must not leave the others pending:
+		// a row left pending is delivered again later, and a reply that
+		// went out may then reach the user twice (as a push). Record them
+		// one by one; a row that still fails is retried by the sweep.
+		p.Logger.Warn("recording a batch of deliveries failed; recording them one by one", slog.Any("error", err))
+		var firstErr error
+		for _, d := range done {
+			if err := bs.FinishDeliveries(ctx, []DeliveryOutcome{d}, p.Now()); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		if firstErr != nil {
+			return rest, again, firstErr
+		}
 	}
 	now := p.Now()
 	for i, o := range outcomes {

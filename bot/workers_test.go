@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -394,5 +395,62 @@ func TestWorkersBatch(t *testing.T) {
 			t.Fatalf("%d batches of %v events in all: the workers did not batch", batches, events)
 		}
 		t.Logf("%d batches, %.1f events each", batches, events/float64(batches))
+	})
+}
+
+// refusingBatchStore refuses to record more than one delivery at once, as
+// a database would refuse a batch with one bad row.
+type refusingBatchStore struct {
+	*storage.DB
+	refused atomic.Int64
+}
+
+func (s *refusingBatchStore) FinishDeliveries(ctx context.Context, done []bot.DeliveryOutcome, now time.Time) error {
+	if len(done) > 1 {
+		s.refused.Add(1)
+		return fmt.Errorf("refused a batch of %d", len(done))
+	}
+	return s.DB.FinishDeliveries(ctx, done, now)
+}
+
+// TestWorkersBatchDeliveryRecordRefused: when a batch's delivery records
+// are refused together, each is recorded on its own: every reply is sent
+// once and recorded as sent, none is left to be sent again.
+func TestWorkersBatchDeliveryRecordRefused(t *testing.T) {
+	const chats = 20
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		var evs []bot.Event
+		for c := range chats {
+			chat := fmt.Sprintf("U%d", c)
+			evs = append(evs, text(chat+"-1", chat, chat+":1", t0))
+		}
+		if _, err := db.Accept(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		store := &refusingBatchStore{DB: db}
+		e, s := &fakeEngine{}, &fakeSender{}
+		p := bot.NewProcessor(e, store, s)
+		p.Logger = slog.New(slog.DiscardHandler)
+		p.LoadingDelay = time.Hour
+		w := bot.NewWorkers(p, 1)
+		w.SweepInterval = 0
+		if err := w.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Shutdown(context.Background()) })
+		waitFor(t, "empty inbox", backlogZero(t, db))
+		waitFor(t, "all replies", func() bool { return len(s.Sends()) >= chats })
+		if store.refused.Load() == 0 {
+			t.Fatal("no batch of delivery records was refused: the test did not test anything")
+		}
+		waitFor(t, "every outbox row recorded as sent", func() bool {
+			var rows, sent int64
+			db.Gorm().Model(&storage.OutboxRow{}).Count(&rows)
+			db.Gorm().Model(&storage.OutboxRow{}).Where("status = ?", storage.StatusSent).Count(&sent)
+			return rows == chats && sent == chats
+		})
+		time.Sleep(50 * time.Millisecond) // a second delivery would show up here
+		checkReplies(t, 1, chats, s.Sends())
 	})
 }
