@@ -149,8 +149,7 @@ func (db *DB) LockChatsNext(ctx context.Context, chatIDs []string) (func(), map[
 	if err != nil {
 		// The connection may hold some of the locks: never reuse it
 		// (closing it releases them).
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		conn.Close()
+		discard(conn)
 		unlockLocal(nil)
 		return nil, nil, fmt.Errorf("storage: lock chats: %w", err)
 	}

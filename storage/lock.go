@@ -185,8 +185,7 @@ func (db *DB) lockChat(ctx context.Context, chatID string, limit int) (func(), [
 	if err != nil {
 		// The connection may have been left waiting or holding the lock:
 		// do not reuse it (closing it releases the lock).
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		conn.Close()
+		discard(conn)
 		unlockLocal()
 		return nil, nil, nil, fmt.Errorf("storage: lock chat: %w", err)
 	}
