@@ -129,3 +129,19 @@ const heldout6Floor = 0.9
 func TestHeldout6Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout6.txt", heldout6Floor)
 }
+
+// heldout7Floor is the share of conversations.heldout7.txt that must pass, a
+// margin under the 17/20 measured when the set was committed.
+const heldout7Floor = 0.8
+
+// TestHeldout7Conversations plays dialog/testdata/conversations.heldout7.txt:
+// 20 conversations written blind (without reading the pack, the dialog code or
+// the earlier held-out sets) and committed before any tuning: 17/20 passed
+// then (a return to the SMS flow after an unrelated question stayed out of
+// scope; "iPhoneです" on the authenticator flow read as SMS; the masked
+// address shown on screen, after "わかんない" to the method question, read as
+// SMS). Until its failures are used for fixes it estimates accuracy on unseen
+// conversations.
+func TestHeldout7Conversations(t *testing.T) {
+	testConversationFile(t, "conversations.heldout7.txt", heldout7Floor)
+}

@@ -285,3 +285,22 @@ func TestAccuracyHeldOut6(t *testing.T) {
 		t.Fatalf("sixth held-out accuracy %.1f%%, want at least %.0f%%", 100*acc, 100*heldout6Floor)
 	}
 }
+
+// heldout7Floor is the share of heldout7.tsv that must be understood, a
+// margin under the 58/60 measured when the set was committed.
+const heldout7Floor = 0.93
+
+// TestAccuracyHeldOut7 is a seventh held-out set of 60 first messages from
+// all 14 topics (half-width katakana, Kansai-ben, English words, emoji, a long
+// rambling message), written blind (before reading the pack, the matcher or
+// the earlier held-out sets) and committed before any tuning: 58/60 = 96.7%
+// then (a Kansai-ben "no code at all, what do I do" read as nothing; "sent
+// to my mobile number, says the screen, but nothing comes" read as replacing
+// the method). Until its failures are used for fixes it estimates accuracy
+// on unseen text.
+func TestAccuracyHeldOut7(t *testing.T) {
+	p, m := newRealMatcher(t)
+	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout7.tsv")), "heldout7"); acc < heldout7Floor {
+		t.Fatalf("seventh held-out accuracy %.1f%%, want at least %.0f%%", 100*acc, 100*heldout7Floor)
+	}
+}
