@@ -462,3 +462,23 @@ func TestStrayThingFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestHowToDoFamilies: asking what to do is one thing however it is said
+// (どうしたら, どうすれば, the Kansai どないしたらええ): after a code that
+// does not come it is the method question, not the resend of a late code;
+// none (一個も, いっこも) is 一つも; both (どっちも, どちらも) is 両方.
+func TestHowToDoFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "first message, no code, what to do", topics: []string{"ask_method"}, texts: []string{
+			"確認コードが届かないんですけど、どうしたらいいですか",
+			"認証コードが来ないけど、どうしたらいい？",
+			"セキュリティコードが全然来えへん、どないしたらええ",
+			"コードがひとつも届かへんねん、どないすればええの",
+			"コードが一個も来ないです。どうしたらいいでしょう",
+		}},
+		{name: "both methods gone, what to do", setup: []string{"SMSが来ない", "電話番号はもう解約しました"}, topics: []string{"replace_method", "recovery_form"}, texts: []string{
+			"メールのほうも使えないんです。どちらも無理ならどうしたらいいですか",
+			"両方とも使えへんかったらどないしたらええの",
+		}},
+	})
+}

@@ -287,8 +287,8 @@ func TestAccuracyHeldOut6(t *testing.T) {
 }
 
 // heldout7Floor is the share of heldout7.tsv that must be understood, a
-// margin under the 58/60 measured when the set was committed.
-const heldout7Floor = 0.93
+// little under the 59/60 reached after the general fixes.
+const heldout7Floor = 0.95
 
 // TestAccuracyHeldOut7 is a seventh held-out set of 60 first messages from
 // all 14 topics (half-width katakana, Kansai-ben, English words, emoji, a long
@@ -296,7 +296,11 @@ const heldout7Floor = 0.93
 // the earlier held-out sets) and committed before any tuning: 58/60 = 96.7%
 // then (a Kansai-ben "no code at all, what do I do" read as nothing; "sent
 // to my mobile number, says the screen, but nothing comes" read as replacing
-// the method). Until its failures are used for fixes it estimates accuracy
+// the method). Its misses led to general fixes (asking what to do is spelt
+// one way: どうしたら, どないしたらええ as どうすれば; 一個も and いっこも are
+// 一つも; どっちも and どちらも are 両方, and 両方 and 全部 are one group),
+// tested with other phrasings in dialog/families_test.go, so the set is no
+// longer blind: it guards against regressions, it does not estimate accuracy
 // on unseen text.
 func TestAccuracyHeldOut7(t *testing.T) {
 	p, m := newRealMatcher(t)

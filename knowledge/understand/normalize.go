@@ -48,6 +48,18 @@ var kansaiKuru = strings.NewReplacer(
 	"けーへん", "来へん", "こーへん", "来へん", "きーひん", "来へん", "こおへん", "来へん", "けえへん", "来へん",
 )
 
+// howToDo spells asking what to do one way: どうしたら (and the Kansai
+// どないしたら, どないすれば) as どうすれば, and the Kansai ええ (good) after a
+// conditional as いい, so that the する and たら of どうしたら are not read as
+// the verbs of an example (再送したら) and ええ is not read as yes; both
+// (どっちも, どちらも) is 両方, whose どっち would otherwise be which.
+var howToDo = strings.NewReplacer(
+	"どないしたらええ", "どうすればいい", "どないすればええ", "どうすればいい", "どうしたらええ", "どうすればいい",
+	"どないしたら", "どうすれば", "どないすれば", "どうすれば", "どうしたら", "どうすれば",
+	"すればええ", "すればいい", "たらええ", "たらいい",
+	"どっちも", "両方", "どちらも", "両方",
+)
+
 // Normalize returns s in the form the matcher works on: NFKC (full-width
 // ASCII and half-width kana folded), lower case, long-vowel marks and wave
 // dashes unified, emoji, symbols and punctuation removed, runs of spaces
@@ -68,6 +80,9 @@ func normalize(s string, loan bool) string {
 	}
 	if strings.Contains(s, "へん") || strings.Contains(s, "ひん") {
 		s = kansaiKuru.Replace(s)
+	}
+	if strings.Contains(s, "どう") || strings.Contains(s, "どない") || strings.Contains(s, "ええ") || strings.Contains(s, "どっち") || strings.Contains(s, "どちら") {
+		s = howToDo.Replace(s)
 	}
 	if strings.Contains(s, "n't") || strings.Contains(s, "n’t") || strings.Contains(s, "cannot") {
 		s = contractions.Replace(s)
