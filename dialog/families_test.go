@@ -482,3 +482,20 @@ func TestHowToDoFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestMaskedDestinationFamilies: on the method question, describing the
+// partly hidden destination the screen shows answers it: part of an e-mail
+// address is the e-mail, the last digits of a number are the SMS.
+func TestMaskedDestinationFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "part of an address", setup: []string{"コードが届きません", "よくわからないです"}, topics: []string{"email_check"}, texts: []string{
+			"メアドの頭の何文字かだけ表示されてます",
+			"画面にはアドレスの一部しか出てないです",
+			"メールアドレスの先頭の3文字が見えてる",
+		}},
+		{name: "last digits of a number", setup: []string{"コードが届きません", "よくわからないです"}, topics: []string{"sms_check"}, texts: []string{
+			"電話番号の末尾の2桁だけ表示されてます",
+			"携帯番号の下4桁が出てる",
+		}},
+	})
+}

@@ -131,8 +131,8 @@ func TestHeldout6Conversations(t *testing.T) {
 }
 
 // heldout7Floor is the share of conversations.heldout7.txt that must pass, a
-// margin under the 17/20 measured when the set was committed.
-const heldout7Floor = 0.8
+// little under the 18/20 reached after the general fixes.
+const heldout7Floor = 0.85
 
 // TestHeldout7Conversations plays dialog/testdata/conversations.heldout7.txt:
 // 20 conversations written blind (without reading the pack, the dialog code or
@@ -140,8 +140,11 @@ const heldout7Floor = 0.8
 // then (a return to the SMS flow after an unrelated question stayed out of
 // scope; "iPhoneです" on the authenticator flow read as SMS; the masked
 // address shown on screen, after "わかんない" to the method question, read as
-// SMS). Until its failures are used for fixes it estimates accuracy on unseen
-// conversations.
+// SMS). Their failures led to general fixes (asking what to do is spelt one
+// way; the partly hidden destination the screen shows answers the method
+// question), tested with other phrasings in families_test.go, so the set is
+// no longer blind: it guards against regressions, it does not estimate
+// accuracy on unseen conversations.
 func TestHeldout7Conversations(t *testing.T) {
 	testConversationFile(t, "conversations.heldout7.txt", heldout7Floor)
 }
