@@ -499,3 +499,19 @@ func TestMaskedDestinationFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestResumeAfterDigressionFamilies: after an off-topic question, text not
+// understood there is read as a reply to the step before the digression.
+func TestResumeAfterDigressionFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "back to the SMS step", setup: []string{"SMSでコードが来ない", "ところで明日の天気わかりますか"}, topics: []string{"sms_check"}, texts: []string{
+			"まあいいや。ショートメールの件ですが、電話番号は間違ってないです",
+			"じゃあさっきの話だけど、電話番号はあってます",
+			"それはともかく、番号は今の携帯のです",
+		}},
+		{name: "back to the mail step", setup: []string{"メールでコードが届かない", "おすすめのパソコン教えて"}, topics: []string{"email_check"}, texts: []string{
+			"さっきの続きだけど、迷惑メールフォルダも見ました",
+			"それはいいとして、迷惑メールにもなかったです",
+		}},
+	})
+}

@@ -131,8 +131,8 @@ func TestHeldout6Conversations(t *testing.T) {
 }
 
 // heldout7Floor is the share of conversations.heldout7.txt that must pass, a
-// little under the 18/20 reached after the general fixes.
-const heldout7Floor = 0.85
+// little under the 19/20 reached after the general fixes.
+const heldout7Floor = 0.9
 
 // TestHeldout7Conversations plays dialog/testdata/conversations.heldout7.txt:
 // 20 conversations written blind (without reading the pack, the dialog code or
@@ -142,7 +142,8 @@ const heldout7Floor = 0.85
 // address shown on screen, after "わかんない" to the method question, read as
 // SMS). Their failures led to general fixes (asking what to do is spelt one
 // way; the partly hidden destination the screen shows answers the method
-// question), tested with other phrasings in families_test.go, so the set is
+// question; text not understood after an off-topic question is read as a
+// reply to the step before it), tested with other phrasings in families_test.go, so the set is
 // no longer blind: it guards against regressions, it does not estimate
 // accuracy on unseen conversations.
 func TestHeldout7Conversations(t *testing.T) {

@@ -297,11 +297,33 @@ func (t *turn) text(s string) {
 		t.traceBest(matches)
 		return
 	}
+	if a.kind == actNone && !idle && !t.st.Paused {
+		a = t.resume(s, n)
+	}
 	if a.kind == actNone {
 		t.miss(n, matches)
 		return
 	}
 	t.act(a)
+}
+
+// resume reads text not understood on the fallback node (the answer to an
+// off-topic question) as a reply to the step before the digression: people
+// go back to what they were doing (じゃあ元の話だけど、番号は合ってます).
+func (t *turn) resume(s string, n *knowledge.Node) action {
+	e := t.e
+	if n == nil || n.ID != e.pack.Fallback || len(t.st.History) == 0 {
+		return action{}
+	}
+	prev := e.nodes[t.st.History[len(t.st.History)-1]]
+	if prev == nil || prev.ID == e.start.ID || prev.ID == n.ID || prev.Terminal != "" {
+		return action{}
+	}
+	a := e.decide(prev, false, e.understand(s, prev, false))
+	if a.kind == actTopic && a.next == e.start.ID {
+		return action{}
+	}
+	return a
 }
 
 // firstText handles a new user's first message: people often type their
