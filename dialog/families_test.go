@@ -515,3 +515,20 @@ func TestResumeAfterDigressionFamilies(t *testing.T) {
 		}},
 	})
 }
+
+// TestSentButNothingFamilies: the screen says the code was sent to the
+// phone number yet nothing comes is the SMS check; the number being an old
+// one is replacing the method.
+func TestSentButNothingFamilies(t *testing.T) {
+	testFamilies(t, []family{
+		{name: "sent to the number, nothing comes", topics: []string{"sms_check"}, texts: []string{
+			"スマホの番号に送信しましたと出たのにメッセージが来ません",
+			"携帯番号に送ったって表示されてるのに、なんも届かへん",
+			"電話番号あてに送りましたと画面に出ますが受信できないです",
+		}},
+		{name: "sent to an old number", topics: []string{"replace_method"}, texts: []string{
+			"昔の電話番号に送られてしまう",
+			"もう使ってない携帯番号に送信しましたと出る",
+		}},
+	})
+}
