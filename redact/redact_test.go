@@ -118,12 +118,7 @@ func FuzzRedact(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out := Text(s)
-		prefilter = false
-		slow := Text(s)
-		prefilter = true
-		if slow != out {
-			t.Fatalf("Text(%q) = %q with the prefilter, %q without", s, out, slow)
-		}
+		checkPrefilter(t, s, out)
 		if again := Text(out); again != out {
 			t.Fatalf("not idempotent: Text(%q) = %q, Text of that = %q", s, out, again)
 		}
@@ -159,13 +154,17 @@ func TestPrefilterChangesNothing(t *testing.T) {
 		"090-1234-5678", "コードは123456", "+81 90 1234 5678",
 	}
 	for _, in := range texts {
-		prefilter = true
-		fast := Text(in)
-		prefilter = false
-		slow := Text(in)
-		prefilter = true
-		if fast != slow {
-			t.Errorf("Text(%q) = %q with the prefilter, %q without", in, fast, slow)
-		}
+		checkPrefilter(t, in, Text(in))
+	}
+}
+
+// checkPrefilter fails t when Text(s) without the prefilter is not out,
+// what it gave with it.
+func checkPrefilter(t *testing.T, s, out string) {
+	t.Helper()
+	prefilter = false
+	defer func() { prefilter = true }()
+	if slow := Text(s); slow != out {
+		t.Fatalf("Text(%q) = %q with the prefilter, %q without", s, out, slow)
 	}
 }

@@ -98,6 +98,16 @@ func readTSV(tb testing.TB, path string) []labelled {
 // accuracy runs every first message through the matcher as a new user's
 // message (no answers expected) and counts those whose top match at or above
 // DefaultThreshold lands on an expected topic.
+// testHeldOutFile fails t when less than floor of testdata/NAME.tsv is
+// understood as labelled.
+func testHeldOutFile(t *testing.T, name string, floor float64) {
+	t.Helper()
+	p, m := newRealMatcher(t)
+	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", name+".tsv")), name); acc < floor {
+		t.Fatalf("%s accuracy %.1f%%, want at least %.0f%%", name, 100*acc, 100*floor)
+	}
+}
+
 func accuracy(t *testing.T, p *knowledge.Pack, m *Matcher, set []labelled, name string) float64 {
 	t.Helper()
 	ok := 0
@@ -143,10 +153,7 @@ func TestAccuracyDevSet(t *testing.T) {
 // used to tune the matcher or the pack: an estimate of accuracy on text the
 // bot has never seen.
 func TestAccuracyHeldOut(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout.tsv")), "heldout"); acc < 0.85 {
-		t.Fatalf("held-out accuracy %.1f%%, want at least 85%%", 100*acc)
-	}
+	testHeldOutFile(t, "heldout", 0.85)
 }
 
 // TestTopicsReachable checks that every intent of the real pack leads to a
@@ -166,10 +173,7 @@ func TestTopicsReachable(t *testing.T) {
 // TestAccuracyHeldOut2 is a second held-out set, measured after tuning and
 // not used for it.
 func TestAccuracyHeldOut2(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout2.tsv")), "heldout2"); acc < 0.75 {
-		t.Fatalf("second held-out accuracy %.1f%%, want at least 75%%", 100*acc)
-	}
+	testHeldOutFile(t, "heldout2", 0.75)
 }
 
 // TestEnglishPack checks that the same matcher reads the English pack.
@@ -209,10 +213,7 @@ func TestEnglishPack(t *testing.T) {
 // TestAccuracyReference48 measures the 48 realistic phrasings of the fact
 // brief (section 8), labelled here; most are not among the pack's examples.
 func TestAccuracyReference48(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "reference48.tsv")), "reference48"); acc < 0.8 {
-		t.Fatalf("reference accuracy %.1f%%, want at least 80%%", 100*acc)
-	}
+	testHeldOutFile(t, "reference48", 0.8)
 }
 
 // TestAccuracyHeldOut3 is a third held-out set of 151 first messages from
@@ -222,10 +223,7 @@ func TestAccuracyReference48(t *testing.T) {
 // conjugations, missing phrasings), so it is no longer blind; the other
 // held-out sets and cross-validation guard against overfitting it.
 func TestAccuracyHeldOut3(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout3.tsv")), "heldout3"); acc < 0.90 {
-		t.Fatalf("third held-out accuracy %.1f%%, want at least 90%%", 100*acc)
-	}
+	testHeldOutFile(t, "heldout3", 0.90)
 }
 
 // heldout4Floor is a little under the 97/100 reached after tuning.
@@ -240,10 +238,7 @@ const heldout4Floor = 0.95
 // out-of-scope subjects), so it is no longer blind: it guards against
 // regressions, it does not estimate accuracy on unseen text.
 func TestAccuracyHeldOut4(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout4.tsv")), "heldout4"); acc < heldout4Floor {
-		t.Fatalf("fourth held-out accuracy %.1f%%, want at least %.0f%%", 100*acc, 100*heldout4Floor)
-	}
+	testHeldOutFile(t, "heldout4", heldout4Floor)
 }
 
 // heldout5Floor is the share of heldout5.tsv that must be understood, a
@@ -257,10 +252,7 @@ const heldout5Floor = 0.9
 // regressions, and one it caused (今度 read as an unknown thing) led to
 // excluding adverbial nouns (isThing), so it is no longer strictly blind.
 func TestAccuracyHeldOut5(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout5.tsv")), "heldout5"); acc < heldout5Floor {
-		t.Fatalf("fifth held-out accuracy %.1f%%, want at least %.0f%%", 100*acc, 100*heldout5Floor)
-	}
+	testHeldOutFile(t, "heldout5", heldout5Floor)
 }
 
 // heldout6Floor is the share of heldout6.tsv that must be understood, a
@@ -280,10 +272,7 @@ const heldout6Floor = 0.95
 // longer blind: it guards against regressions, it does not estimate accuracy
 // on unseen text.
 func TestAccuracyHeldOut6(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout6.tsv")), "heldout6"); acc < heldout6Floor {
-		t.Fatalf("sixth held-out accuracy %.1f%%, want at least %.0f%%", 100*acc, 100*heldout6Floor)
-	}
+	testHeldOutFile(t, "heldout6", heldout6Floor)
 }
 
 // heldout7Floor is the share of heldout7.tsv that must be understood, a
@@ -304,8 +293,5 @@ const heldout7Floor = 0.95
 // longer blind: it guards against regressions, it does not estimate accuracy
 // on unseen text.
 func TestAccuracyHeldOut7(t *testing.T) {
-	p, m := newRealMatcher(t)
-	if acc := accuracy(t, p, m, readTSV(t, filepath.Join("testdata", "heldout7.tsv")), "heldout7"); acc < heldout7Floor {
-		t.Fatalf("seventh held-out accuracy %.1f%%, want at least %.0f%%", 100*acc, 100*heldout7Floor)
-	}
+	testHeldOutFile(t, "heldout7", heldout7Floor)
 }
