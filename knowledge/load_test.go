@@ -33,9 +33,9 @@ func TestParseLines(t *testing.T) {
 		{"nodes[1].choices[1].next", 63},
 		{"nodes[1].expects[1].answer", 67},
 		{"nodes[1].sets.method", 70},
-		{"nodes[2].terminal", 74},
-		{"nodes[4].next", 91},
-		{"texts.group", 98},
+		{"nodes[2].terminal", 75},
+		{"nodes[4].next", 92},
+		{"texts.group", 99},
 	}
 	for _, tt := range tests {
 		got, ok := p.Lines[tt.path]
@@ -267,7 +267,7 @@ func TestValidateFile(t *testing.T) {
 		t.Fatalf("broken: err %v, pack %v", err, p != nil)
 	}
 	got := FormatProblems("broken.yaml", probs)
-	want := "broken.yaml:38: unknown field \"colour\" in node\nbroken.yaml:75: node \"resolved\": unknown terminal kind \"done\" (want resolved or handoff)\n"
+	want := "broken.yaml:38: unknown field \"colour\" in node\nbroken.yaml:76: node \"resolved\": unknown terminal kind \"done\" (want resolved or handoff)\n"
 	if got != want {
 		t.Fatalf("problems =\n%s\nwant\n%s", got, want)
 	}

@@ -54,6 +54,11 @@ type Pack struct {
 	Intents []Intent `yaml:"intents"`
 	Nodes   []Node   `yaml:"nodes"`
 
+	// Questions are the questions nodes ask (Node.Asks), each with examples
+	// of how people answer it, directly and indirectly; the understander
+	// learns from them what an answer to that question looks like.
+	Questions []Question `yaml:"questions,omitempty"`
+
 	// Texts are the system's own phrases (reprompts, idle check, non-text
 	// replies, code-safety warning, ...), keyed by the Text* constants.
 	Texts map[string]string `yaml:"texts"`
@@ -103,6 +108,9 @@ type Node struct {
 	Choices  []Choice  `yaml:"choices,omitempty"`
 	// Expects maps free-text answers (KindAnswer intent ids) to next nodes.
 	Expects []Expect `yaml:"expects,omitempty"`
+	// Asks names the question (Pack.Questions) this node asks, whose answer
+	// examples teach the understander how people answer it here. Optional.
+	Asks string `yaml:"asks,omitempty"`
 	// Sets are slots set on entering the node (method: email, has_access: no).
 	Sets map[string]string `yaml:"sets,omitempty"`
 	// Terminal is "", TerminalResolved or TerminalHandoff.
@@ -110,6 +118,21 @@ type Node struct {
 	// Next is where a plain "はい/次へ" (the answer intent "yes" when not listed in
 	// Expects) leads from an informational node; optional.
 	Next string `yaml:"next,omitempty"`
+}
+
+// Question is something the bot asks, with examples of each answer: the
+// generic examples of the answer intents (はい, いいえ) count for every
+// question; these are the answers to this one (大学のアドレスで、卒業してもう
+// 使えない answers "can you still receive mail there?" with no).
+type Question struct {
+	ID      string           `yaml:"id"`
+	Answers []QuestionAnswer `yaml:"answers"`
+}
+
+// QuestionAnswer is one answer to a question and how people phrase it.
+type QuestionAnswer struct {
+	Answer   string   `yaml:"answer"` // a KindAnswer intent id
+	Examples []string `yaml:"examples"`
 }
 
 // Message is one speech bubble.
@@ -171,6 +194,16 @@ func (p *Pack) Intent(id string) *Intent {
 	return nil
 }
 
+// Question returns the question with the given id, or nil.
+func (p *Pack) Question(id string) *Question {
+	for i := range p.Questions {
+		if p.Questions[i].ID == id {
+			return &p.Questions[i]
+		}
+	}
+	return nil
+}
+
 // Text returns the system text for key, or "" when the pack lacks it.
 func (p *Pack) Text(key string) string { return p.Texts[key] }
 
@@ -179,6 +212,62 @@ func (p *Pack) Text(key string) string { return p.Texts[key] }
 type Match struct {
 	Intent string  `json:"intent"`
 	Score  float64 `json:"score"`
+}
+
+// ReadContext is where free text is read: the answers the current node
+// accepts and the question it asks.
+type ReadContext struct {
+	// Expects lists the answer intent ids the current node accepts.
+	Expects []string
+	// Question is the id of the question the node asks (Node.Asks), "" when none.
+	Question string
+	// Text is the node's last message, the question as the user saw it; optional.
+	Text string
+}
+
+// Reading is what a text says: the intents it may mean, best first, and the
+// facts it states whatever its intent.
+type Reading struct {
+	Matches []Match `json:"matches,omitempty"`
+	Facts   []Fact  `json:"facts,omitempty"`
+}
+
+// Fact is something a text states about the user's situation (method=sms,
+// abroad=yes), with a confidence in [0, 1].
+type Fact struct {
+	Slot  string  `json:"slot"`
+	Value string  `json:"value"`
+	Score float64 `json:"score"`
+}
+
+// Fact slots and values an understander reads from any message.
+const (
+	FactMethod      = "method"       // email, sms, call, app
+	FactContact     = "contact"      // lost (no longer theirs or usable), ok
+	FactJunk        = "junk"         // checked: the junk folder was looked at
+	FactAbroad      = "abroad"       // yes: overseas or roaming
+	FactSignedIn    = "signed_in"    // yes, no
+	FactTwoStep     = "two_step"     // on, off
+	FactHacked      = "hacked"       // yes: someone else took the account over
+	FactResent      = "resent"       // many: resent the code many times
+	FactDevice      = "device"       // new_phone: changed, lost or reset the phone
+	FactWorkAccount = "work_account" // yes: a work or school account
+	FactService     = "service"      // google, apple, line, yahoo, amazon, other: another product
+)
+
+// FactValues lists the values of each fact slot.
+var FactValues = map[string][]string{
+	FactMethod:      {"email", "sms", "call", "app"},
+	FactContact:     {"lost", "ok"},
+	FactJunk:        {"checked"},
+	FactAbroad:      {"yes"},
+	FactSignedIn:    {"yes", "no"},
+	FactTwoStep:     {"on", "off"},
+	FactHacked:      {"yes"},
+	FactResent:      {"many"},
+	FactDevice:      {"new_phone"},
+	FactWorkAccount: {"yes"},
+	FactService:     {"google", "apple", "line", "yahoo", "amazon", "other"},
 }
 
 // Postback data formats. A button tap comes back as exactly this string, so it

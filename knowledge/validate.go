@@ -91,6 +91,7 @@ func Validate(p *Pack) []Problem {
 	v.pack()
 	v.intentRules()
 	v.nodeRules()
+	v.questionRules()
 	v.reachability()
 	sortProblems(v.probs)
 	return v.probs
@@ -386,9 +387,76 @@ func (v *validator) nodeRules() {
 		if n.Next != "" && !v.hasNode(n.Next) {
 			v.addf(path+".next", "%s: next: unknown node %q", name, n.Next)
 		}
+		if n.Asks != "" && v.p.Question(n.Asks) == nil {
+			v.addf(path+".asks", "%s: asks: unknown question %q", name, n.Asks)
+		}
 
 		if n.Terminal == "" && len(n.Choices) == 0 && len(n.Expects) == 0 && n.Next == "" && !hasButtonWayOn(n) {
 			v.addf(path, "%s is a dead end: not terminal, and no choices, expects or next", name)
+		}
+	}
+}
+
+// questionRules checks the questions and their answer examples: unique ids,
+// answers that are answer intents, examples that say one answer only, and
+// a node that asks each question.
+func (v *validator) questionRules() {
+	asked := map[string]bool{}
+	for _, n := range v.p.Nodes {
+		asked[n.Asks] = true
+	}
+	ids := map[string]int{}
+	for i, q := range v.p.Questions {
+		path := fmt.Sprintf("questions[%d]", i)
+		name := fmt.Sprintf("question %q", q.ID)
+		switch first, dup := ids[q.ID]; {
+		case strings.TrimSpace(q.ID) == "":
+			name = fmt.Sprintf("question #%d", i+1)
+			v.addf(path+".id", "%s has no id", name)
+		case dup:
+			v.addf(path+".id", "duplicate question id %q (first at line %d)", q.ID, v.line(fmt.Sprintf("questions[%d]", first)))
+		default:
+			ids[q.ID] = i
+			if !asked[q.ID] {
+				v.addf(path+".id", "%s is asked by no node (set asks: %s on the node that asks it)", name, q.ID)
+			}
+		}
+		if len(q.Answers) == 0 {
+			v.addf(path+".answers", "%s has no answers", name)
+		}
+		answers := map[string]int{}
+		examples := map[string]string{} // example → answer
+		for j, a := range q.Answers {
+			ap := fmt.Sprintf("%s.answers[%d]", path, j)
+			switch in := v.intent(a.Answer); {
+			case a.Answer == "":
+				v.addf(ap+".answer", "%s: answer %d has no answer intent", name, j+1)
+			case in == nil:
+				v.addf(ap+".answer", "%s: unknown answer intent %q", name, a.Answer)
+			case in.Kind != KindAnswer:
+				v.addf(ap+".answer", "%s: %q is a %s intent, not an answer", name, a.Answer, kindOrTopic(in.Kind))
+			}
+			if first, dup := answers[a.Answer]; dup && a.Answer != "" {
+				v.addf(ap+".answer", "%s: answer %q is listed twice (first at line %d)", name, a.Answer, v.line(fmt.Sprintf("%s.answers[%d]", path, first)))
+			}
+			answers[a.Answer] = j
+			if len(a.Examples) == 0 {
+				v.addf(ap+".examples", "%s: answer %q has no examples", name, a.Answer)
+			}
+			for k, ex := range a.Examples {
+				ep := fmt.Sprintf("%s.examples[%d]", ap, k)
+				key := strings.TrimSpace(ex)
+				switch other, seen := examples[key]; {
+				case key == "":
+					v.addf(ep, "%s: answer %q: example %d is empty", name, a.Answer, k+1)
+				case seen && other == a.Answer:
+					v.addf(ep, "%s: answer %q: example %q is listed twice", name, a.Answer, key)
+				case seen:
+					v.addf(ep, "%s: example %q is an example of both %q and %q", name, key, other, a.Answer)
+				default:
+					examples[key] = a.Answer
+				}
+			}
 		}
 	}
 }

@@ -102,7 +102,7 @@ func TestValidateRules(t *testing.T) {
 	}{
 		// ids
 		{"duplicate node id", addNode("  - id: resolved " + marker + "\n    topic: email_check\n    terminal: resolved\n    messages:\n      - text: x\n"),
-			0, `duplicate node id "resolved" (first at line 72)`, 1},
+			0, `duplicate node id "resolved" (first at line 73)`, 1},
 		{"duplicate intent id", addIntent("  - id: yes " + marker + "\n    kind: answer\n    examples: [うん]\n"),
 			0, `duplicate intent id "yes" (first at line 16)`, 1},
 		{"node without id", addNode("  - topic: email_check " + marker + "\n    terminal: resolved\n    messages:\n      - text: x\n"),
@@ -152,7 +152,7 @@ func TestValidateRules(t *testing.T) {
 		{"answer intent with target", []string{"  - id: yes\n    kind: answer\n", "  - id: yes\n    kind: answer\n    target: welcome " + marker + "\n"},
 			0, `answer intent "yes" must not set target`, 1},
 		{"unknown intent kind", []string{"    kind: answer\n    examples: [いいえ", "    kind: reply " + marker + "\n    examples: [いいえ"},
-			0, `intent "no": unknown kind "reply" (want topic, answer or command)`, 2}, // and expects "no" is no answer
+			0, `intent "no": unknown kind "reply" (want topic, answer or command)`, 3}, // and expects "no" and the question's "no" are no answers
 		{"intent without examples", []string{"    examples: [最初から]", "    examples: [] " + marker},
 			0, `intent "restart" has no examples`, 1},
 		{"intent without examples key", []string{"  - id: restart\n    kind: command\n    command: restart\n    examples: [最初から]\n", "  - id: restart " + marker + "\n    kind: command\n    command: restart\n"},
@@ -165,6 +165,22 @@ func TestValidateRules(t *testing.T) {
 			0, `intent "human": example "人と話したい" is listed twice (first at line 29)`, 1},
 		{"empty keyword", []string{"    keywords: [迷惑メール]", "    keywords: [\" \"] " + marker},
 			0, `intent "email_not_arriving": keyword 1 is empty`, 1},
+
+		// questions
+		{"unknown question", []string{"    asks: found_in_junk", "    asks: found " + marker},
+			0, `node "email_check": asks: unknown question "found"`, 2}, // and found_in_junk is asked by no node
+		{"question asked by no node", []string{"    asks: found_in_junk\n", "", "  - id: found_in_junk\n", "  - id: found_in_junk " + marker + "\n"},
+			0, `question "found_in_junk" is asked by no node (set asks: found_in_junk on the node that asks it)`, 1},
+		{"question answer not an answer intent", []string{"      - answer: \"yes\"\n        examples: [迷惑", "      - answer: restart " + marker + "\n        examples: [迷惑"},
+			0, `question "found_in_junk": "restart" is a command intent, not an answer`, 1},
+		{"question answer unknown", []string{"      - answer: \"yes\"\n        examples: [迷惑", "      - answer: maybe " + marker + "\n        examples: [迷惑"},
+			0, `question "found_in_junk": unknown answer intent "maybe"`, 1},
+		{"question example in two answers", []string{"examples: [そっちにもないです,", "examples: [迷惑メールに入ってました, " + marker + "\n          そっちにもないです,"},
+			0, `question "found_in_junk": example "迷惑メールに入ってました" is an example of both "yes" and "no"`, 1},
+		{"question answer without examples", []string{"        examples: [迷惑メールに入ってました]", "        examples: [] " + marker},
+			0, `question "found_in_junk": answer "yes" has no examples`, 1},
+		{"duplicate question", []string{"  - id: found_in_junk\n    answers:\n", "  - id: found_in_junk\n    answers:\n      - answer: \"yes\"\n        examples: [うん]\n  - id: found_in_junk " + marker + "\n    answers:\n"},
+			0, `duplicate question id "found_in_junk"`, 1},
 
 		// choices
 		{"choice with no action", []string{"      - label: 人と話したい\n        command: handoff\n", "      - label: 人と話したい " + marker + "\n"},
@@ -292,8 +308,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	want := `pack.yaml:6: start: unknown node "nowhere"
 pack.yaml:25: intent "restart" has no examples
-pack.yaml:76: node "resolved": message 1 has empty text
-pack.yaml:93: missing text "group" (texts.group)`
+pack.yaml:77: node "resolved": message 1 has empty text
+pack.yaml:94: missing text "group" (texts.group)`
 	if got := ve.Error(); got != want {
 		t.Fatalf("Error() =\n%s\nwant\n%s", got, want)
 	}

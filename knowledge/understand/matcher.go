@@ -910,6 +910,12 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	return m.UnderstandReply(text, expects, "")
 }
 
+// Read reads text where ctx says: the intents it may mean (see
+// UnderstandReply, with ctx.Text as the question) and the facts it states.
+func (m *Matcher) Read(text string, ctx knowledge.ReadContext) knowledge.Reading {
+	return knowledge.Reading{Matches: m.UnderstandReply(text, ctx.Expects, ctx.Text)}
+}
+
 // UnderstandReply is Understand for a reply to question, the bot's last
 // message: a reply that takes up the question's own words (the usual way to
 // answer in Japanese: 受信できますか？ – 受信できています) answers it, yes

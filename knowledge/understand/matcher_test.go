@@ -705,3 +705,18 @@ func TestUnderstandReply(t *testing.T) {
 		t.Errorf("without the question, %q → %v", tests[0].text, ms)
 	}
 }
+
+// TestReadIsUnderstandReply: Read with a context reads as UnderstandReply
+// with its expects and question text.
+func TestReadIsUnderstandReply(t *testing.T) {
+	_, m := newRealMatcher(t)
+	const q = "そのアドレスで、今もメールを受信できますか？"
+	expects := []string{"yes", "no", "unknown"}
+	for _, text := range []string{"はい、今も普通に受信できています", "30日も待つの？", "もう使ってないです"} {
+		got := m.Read(text, knowledge.ReadContext{Expects: expects, Text: q})
+		want := m.UnderstandReply(text, expects, q)
+		if !slices.Equal(got.Matches, want) {
+			t.Errorf("Read(%q) = %v, want %v", text, got.Matches, want)
+		}
+	}
+}
