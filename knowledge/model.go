@@ -214,15 +214,16 @@ type Match struct {
 	Score  float64 `json:"score"`
 }
 
-// ReadContext is where free text is read: the answers the current node
-// accepts and the question it asks.
-type ReadContext struct {
-	// Expects lists the answer intent ids the current node accepts.
-	Expects []string
-	// Question is the id of the question the node asks (Node.Asks), "" when none.
+// Query is one text to read and where it is read: the current node, the
+// question it asks and the answers it accepts.
+type Query struct {
+	Text    string   // the user's text, redacted
+	Node    string   // the current node id; "" for a new conversation
+	Asks    string   // the question the node asks (Node.Asks); "" when none
+	Expects []string // the answer intent ids the node accepts
+	// Question is the text of the node's question (its last message), for
+	// replies that take up its words.
 	Question string
-	// Text is the node's last message, the question as the user saw it; optional.
-	Text string
 }
 
 // Reading is what a text says: the intents it may mean, best first, and the
@@ -233,41 +234,11 @@ type Reading struct {
 }
 
 // Fact is something a text states about the user's situation (method=sms,
-// abroad=yes), with a confidence in [0, 1].
+// abroad=yes), with a confidence in [0, 1] calibrated like Match.Score.
 type Fact struct {
-	Slot  string  `json:"slot"`
+	Name  string  `json:"name"`
 	Value string  `json:"value"`
 	Score float64 `json:"score"`
-}
-
-// Fact slots and values an understander reads from any message.
-const (
-	FactMethod      = "method"       // email, sms, call, app
-	FactContact     = "contact"      // lost (no longer theirs or usable), ok
-	FactJunk        = "junk"         // checked: the junk folder was looked at
-	FactAbroad      = "abroad"       // yes: overseas or roaming
-	FactSignedIn    = "signed_in"    // yes, no
-	FactTwoStep     = "two_step"     // on, off
-	FactHacked      = "hacked"       // yes: someone else took the account over
-	FactResent      = "resent"       // many: resent the code many times
-	FactDevice      = "device"       // new_phone: changed, lost or reset the phone
-	FactWorkAccount = "work_account" // yes: a work or school account
-	FactService     = "service"      // google, apple, line, yahoo, amazon, other: another product
-)
-
-// FactValues lists the values of each fact slot.
-var FactValues = map[string][]string{
-	FactMethod:      {"email", "sms", "call", "app"},
-	FactContact:     {"lost", "ok"},
-	FactJunk:        {"checked"},
-	FactAbroad:      {"yes"},
-	FactSignedIn:    {"yes", "no"},
-	FactTwoStep:     {"on", "off"},
-	FactHacked:      {"yes"},
-	FactResent:      {"many"},
-	FactDevice:      {"new_phone"},
-	FactWorkAccount: {"yes"},
-	FactService:     {"google", "apple", "line", "yahoo", "amazon", "other"},
 }
 
 // Postback data formats. A button tap comes back as exactly this string, so it

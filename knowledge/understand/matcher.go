@@ -910,10 +910,10 @@ func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
 	return m.UnderstandReply(text, expects, "")
 }
 
-// Read reads text where ctx says: the intents it may mean (see
-// UnderstandReply, with ctx.Text as the question) and the facts it states.
-func (m *Matcher) Read(text string, ctx knowledge.ReadContext) knowledge.Reading {
-	return knowledge.Reading{Matches: m.UnderstandReply(text, ctx.Expects, ctx.Text)}
+// Read reads q.Text where q says: the intents it may mean (see
+// UnderstandReply) and the facts it states.
+func (m *Matcher) Read(q knowledge.Query) knowledge.Reading {
+	return knowledge.Reading{Matches: m.UnderstandReply(q.Text, q.Expects, q.Question)}
 }
 
 // UnderstandReply is Understand for a reply to question, the bot's last

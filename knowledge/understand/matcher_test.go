@@ -713,7 +713,7 @@ func TestReadIsUnderstandReply(t *testing.T) {
 	const q = "そのアドレスで、今もメールを受信できますか？"
 	expects := []string{"yes", "no", "unknown"}
 	for _, text := range []string{"はい、今も普通に受信できています", "30日も待つの？", "もう使ってないです"} {
-		got := m.Read(text, knowledge.ReadContext{Expects: expects, Text: q})
+		got := m.Read(knowledge.Query{Text: text, Expects: expects, Question: q})
 		want := m.UnderstandReply(text, expects, q)
 		if !slices.Equal(got.Matches, want) {
 			t.Errorf("Read(%q) = %v, want %v", text, got.Matches, want)
