@@ -168,13 +168,13 @@ func TestCompose(t *testing.T) {
 			}
 			for k := range readEnvFile(t, ef.Path) {
 				if !settings[k] {
-					t.Errorf("%s sets %s, which is not a setting of cmd/todoku/config.go", ef.Path, k)
+					t.Errorf("%s sets %s, which is not a setting of app/config.go", ef.Path, k)
 				}
 			}
 		}
 		for k := range s.Environment {
 			if !settings[k] {
-				t.Errorf("%s: environment %s is not a setting of cmd/todoku/config.go", tc.service, k)
+				t.Errorf("%s: environment %s is not a setting of app/config.go", tc.service, k)
 			}
 		}
 	}

@@ -225,7 +225,7 @@ func TestDockerfile(t *testing.T) {
 	settings := settingNames(t)
 	for k := range f.Env {
 		if !settings[k] {
-			t.Errorf("Dockerfile ENV %s is not a setting of cmd/todoku/config.go", k)
+			t.Errorf("Dockerfile ENV %s is not a setting of app/config.go", k)
 		}
 	}
 }

@@ -26,16 +26,17 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// setting is one row of cmd/todoku/config.go's settings table.
+// setting is one row of app/config.go's settings table.
 type setting struct {
 	Env, Flag, Default, Help string
+	Secret                   bool // also read from the file NAME_FILE names
 }
 
-// loadSettings reads the settings table from cmd/todoku/config.go's source
-// (package main cannot be imported): the variables the binary reads.
+// loadSettings reads the settings table from app/config.go's source
+// (the deployments tests import no package of the service): the variables the binary reads.
 func loadSettings(t *testing.T) []setting {
 	t.Helper()
-	path := filepath.Join(root, "cmd", "todoku", "config.go")
+	path := filepath.Join(root, "app", "config.go")
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +67,12 @@ func loadSettings(t *testing.T) []setting {
 					t.Fatal(err)
 				}
 			}
-			out = append(out, setting{Env: s[0], Flag: s[1], Default: s[2], Help: s[3]})
+			secret := false
+			if len(row.Elts) > 4 {
+				id, ok := row.Elts[4].(*ast.Ident)
+				secret = ok && id.Name == "true"
+			}
+			out = append(out, setting{Env: s[0], Flag: s[1], Default: s[2], Help: s[3], Secret: secret})
 		}
 		return false
 	})
@@ -81,6 +87,9 @@ func settingNames(t *testing.T) map[string]bool {
 	m := map[string]bool{}
 	for _, s := range loadSettings(t) {
 		m[s.Env] = true
+		if s.Secret {
+			m[s.Env+"_FILE"] = true
+		}
 	}
 	return m
 }

@@ -311,7 +311,7 @@ func TestBase(t *testing.T) {
 	}
 	for key := range secret.StringData {
 		if !settings[key] {
-			t.Errorf("secret.example.yaml: %s is not a setting of cmd/todoku/config.go", key)
+			t.Errorf("secret.example.yaml: %s is not a setting of app/config.go", key)
 		}
 	}
 	if !strings.HasPrefix(secret.StringData["DATABASE_URL"], "postgres://") {
@@ -623,7 +623,7 @@ func checkApp(t *testing.T, s *manifestSet, secret *corev1.Secret, configs map[s
 		}
 		for k := range env {
 			if !settings[k] && !goRuntimeVars[k] {
-				t.Errorf("%s: variable %s is not a setting of cmd/todoku/config.go", what, k)
+				t.Errorf("%s: variable %s is not a setting of app/config.go", what, k)
 			}
 		}
 		return env

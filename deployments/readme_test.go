@@ -7,7 +7,7 @@ import (
 )
 
 // TestReadmeListsEverySetting keeps README.md's variable table in step with
-// the settings table of cmd/todoku/config.go: every variable has a row with
+// the settings table of app/config.go: every variable has a row with
 // its flag and its default.
 func TestReadmeListsEverySetting(t *testing.T) {
 	readme := string(readFile(t, "README.md"))
@@ -43,7 +43,7 @@ func TestReadmeListsEverySetting(t *testing.T) {
 	known := settingNames(t)
 	for env := range rows {
 		if !known[env] {
-			t.Errorf("README.md lists %s, which cmd/todoku/config.go does not read", env)
+			t.Errorf("README.md lists %s, which app/config.go does not read", env)
 		}
 	}
 }

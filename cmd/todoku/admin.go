@@ -6,14 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/todoku/todoku/app"
 	"github.com/todoku/todoku/storage"
 )
 
@@ -56,37 +58,33 @@ func adminUsage(w io.Writer) {
 
 "todoku purge" and "todoku user" are the same commands. Each run leaves an
 audit record (actor, time, user id or cutoff; never content). The database is
-DATABASE_URL (or --database-url).
+DATABASE_URL (or --database-url, or a file named by DATABASE_URL_FILE).
 `)
 }
 
 // adminFlags is the flag set of an admin command: the database and the actor.
 type adminFlags struct {
-	fs          *flag.FlagSet
-	databaseURL *string
-	actor       *string
+	fs    *flag.FlagSet
+	cf    *app.Flags
+	actor *string
 }
 
 func newAdminFlags(name string, stderr io.Writer) adminFlags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet(name, stderr)
 	return adminFlags{
-		fs:          fs,
-		databaseURL: fs.String("database-url", os.Getenv("DATABASE_URL"), "postgres://... or a SQLite file; unset means ./data/todoku.db ($DATABASE_URL)"),
-		actor:       fs.String("actor", defaultActor(), "who is acting, for the audit record"),
+		fs:    fs,
+		cf:    app.BindFlags(fs, "DATABASE_URL"),
+		actor: fs.String("actor", defaultActor(), "who is acting, for the audit record"),
 	}
 }
 
 // defaultActor is "cli:" and the operating-system user.
 func defaultActor() string {
-	u := os.Getenv("USER")
-	if u == "" {
-		u = os.Getenv("LOGNAME")
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
 	}
-	if u == "" {
-		u = "unknown"
-	}
-	return "cli:" + u
+	return "cli:" + name
 }
 
 // parseInterleaved parses flags that may come before or after the
@@ -110,17 +108,20 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// openAdminDB opens and migrates the database for an admin command.
-func openAdminDB(ctx context.Context, url string) (*storage.DB, error) {
-	db, err := storage.Open(ctx, url)
+// openDB builds the command's configuration (the database from
+// --database-url or DATABASE_URL) and opens and migrates the database. When
+// ok is false the problem has been printed and code is the exit code.
+func (f adminFlags) openDB(ctx context.Context, stderr io.Writer) (db *storage.DB, cfg *app.Config, code int, ok bool) {
+	cfg, code, ok = configFromEnv(f.fs, f.cf, stderr)
+	if !ok {
+		return nil, nil, code, false
+	}
+	db, err := app.OpenDB(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return nil, err
+		printErr(stderr, cfg, f.fs.Name(), err)
+		return nil, nil, exitError, false
 	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	return db, nil
+	return db, cfg, 0, true
 }
 
 // parseAge reads a purge age: Nd (days), Nw (weeks), or a Go duration
@@ -185,10 +186,9 @@ func runPurge(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, "todoku purge: --actor must not be empty")
 		return exitUsage
 	}
-	db, err := openAdminDB(ctx, *f.databaseURL)
-	if err != nil {
-		fmt.Fprintln(stderr, "todoku purge:", err)
-		return exitError
+	db, cfg, code, ok := f.openDB(ctx, stderr)
+	if !ok {
+		return code
 	}
 	defer db.Close()
 	before := db.Now().UTC().Add(-age)
@@ -200,7 +200,7 @@ func runPurge(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		r, err = db.Purge(ctx, before, *f.actor)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "todoku purge:", err)
+		printErr(stderr, cfg, "purge", err)
 		return exitError
 	}
 	verb := "deleted"
@@ -267,15 +267,14 @@ func runUser(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "todoku user delete: --actor must not be empty")
 		return exitUsage
 	}
-	db, err := openAdminDB(ctx, *f.databaseURL)
-	if err != nil {
-		fmt.Fprintln(stderr, "todoku user delete:", err)
-		return exitError
+	db, cfg, code, ok := f.openDB(ctx, stderr)
+	if !ok {
+		return code
 	}
 	defer db.Close()
 	found, err := db.DeleteUser(ctx, id, *f.actor)
 	if err != nil {
-		fmt.Fprintln(stderr, "todoku user delete:", err)
+		printErr(stderr, cfg, "user delete", err)
 		return exitError
 	}
 	if !found {
@@ -320,18 +319,14 @@ func lineUserID(id string) bool {
 // 200 and 1 otherwise. The container image's HEALTHCHECK runs it (the image
 // has no shell or curl).
 func runHealth(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	def := os.Getenv("ADDR")
-	if def == "" {
-		def = ":8080"
-	}
-	addr := fs.String("addr", def, "the server's listen address; a missing or wildcard host means 127.0.0.1 ($ADDR)")
+	fs := newFlagSet("health", stderr)
+	cf := app.BindFlags(fs, "ADDR")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	cfg, code, ok := parseConfig(fs, cf, args, stderr)
+	if !ok {
+		return code
 	}
-	u, err := healthURL(*addr)
+	u, err := healthURL(cfg.Addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "todoku health:", err)
 		return exitUsage

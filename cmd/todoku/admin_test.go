@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,60 +13,6 @@ import (
 	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
 )
-
-// admEachURL runs f on a fresh migrated SQLite file and, when
-// TODOKU_TEST_POSTGRES is set, on a fresh Postgres schema, by URL.
-func admEachURL(t *testing.T, f func(t *testing.T, url string)) {
-	t.Run("sqlite", func(t *testing.T) {
-		u := storagetest.SQLiteURL(t)
-		storagetest.Open(t, u)
-		f(t, u)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(storagetest.EnvPostgres) == "" {
-			t.Skip(storagetest.EnvPostgres + " is not set")
-		}
-		u := storagetest.PostgresURL(t)
-		storagetest.Open(t, u)
-		f(t, u)
-	})
-}
-
-// admSeed stores one user with a conversation of two messages, a session,
-// a processed inbox event and a delivered outbox row, all last touched at.
-func admSeed(t *testing.T, db *storage.DB, user string, at time.Time) {
-	t.Helper()
-	g := db.Gorm()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(g.Create(&storage.User{ID: user, Kind: "user", CreatedAt: at, UpdatedAt: at}).Error)
-	conv := storage.Conversation{UserID: user, Status: storage.ConversationOpen, Owner: "bot", StartedAt: at, LastActivityAt: at}
-	must(g.Create(&conv).Error)
-	for _, dir := range []string{storage.DirectionIn, storage.DirectionOut} {
-		must(g.Create(&storage.Message{ConversationID: conv.ID, Direction: dir, Type: "text", Text: "secret-content-" + user, At: at, CreatedAt: at}).Error)
-	}
-	must(g.Create(&storage.Session{UserID: user, State: "{}", Version: 1, UpdatedAt: at}).Error)
-	ev := storage.InboxEvent{WebhookEventID: "ev-" + user, ChatID: user, UserID: user, Type: "message", Payload: "{}", Status: storage.StatusDone, EventAt: at, AcceptedAt: at, ProcessedAt: &at}
-	must(g.Create(&ev).Error)
-	must(g.Create(&storage.OutboxRow{ChatID: user, InboxEventID: &ev.ID, Messages: "[]", Status: storage.StatusSent, EventAt: at, CreatedAt: at, SentAt: &at}).Error)
-}
-
-func admCount(t *testing.T, db *storage.DB, table, where string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	q := db.Gorm().Table(table)
-	if where != "" {
-		q = q.Where(where, args...)
-	}
-	if err := q.Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 func admAudit(t *testing.T, db *storage.DB) []storage.AuditLog {
 	t.Helper()
@@ -92,10 +37,10 @@ const (
 )
 
 func TestPurgeCommand(t *testing.T) {
-	admEachURL(t, func(t *testing.T, url string) {
+	storagetest.EachURL(t, func(t *testing.T, url string) {
 		db := storagetest.Open(t, url)
-		admSeed(t, db, admOld, time.Now().UTC().Add(-100*24*time.Hour))
-		admSeed(t, db, admNew, time.Now().UTC().Add(-10*24*time.Hour))
+		storagetest.Seed(t, db, admOld, time.Now().UTC().Add(-100*24*time.Hour))
+		storagetest.Seed(t, db, admNew, time.Now().UTC().Add(-10*24*time.Hour))
 
 		// A dry run counts and deletes nothing.
 		code, out, errs := admRun(t, "purge", "--older-than", "90d", "--dry-run", "--database-url", url)
@@ -107,7 +52,7 @@ func TestPurgeCommand(t *testing.T) {
 				t.Fatalf("dry run output lacks %q:\n%s", want, out)
 			}
 		}
-		if n := admCount(t, db, "messages", ""); n != 4 {
+		if n := storagetest.Count(t, db, "messages", ""); n != 4 {
 			t.Fatalf("dry run deleted messages: %d left, want 4", n)
 		}
 		if a := admAudit(t, db); len(a) != 0 {
@@ -125,11 +70,11 @@ func TestPurgeCommand(t *testing.T) {
 			}
 		}
 		for table, want := range map[string]int64{"users": 1, "conversations": 1, "messages": 2, "sessions": 1, "inbox_events": 1, "outbox": 1} {
-			if n := admCount(t, db, table, ""); n != want {
+			if n := storagetest.Count(t, db, table, ""); n != want {
 				t.Fatalf("%s: %d rows left, want %d", table, n, want)
 			}
 		}
-		if n := admCount(t, db, "users", "id = ?", admNew); n != 1 {
+		if n := storagetest.Count(t, db, "users", "id = ?", admNew); n != 1 {
 			t.Fatal("the recent user was purged")
 		}
 		a := admAudit(t, db)
@@ -210,11 +155,11 @@ func TestParseAge(t *testing.T) {
 }
 
 func TestUserDeleteCommand(t *testing.T) {
-	admEachURL(t, func(t *testing.T, url string) {
+	storagetest.EachURL(t, func(t *testing.T, url string) {
 		db := storagetest.Open(t, url)
 		now := time.Now().UTC()
-		admSeed(t, db, admOld, now)
-		admSeed(t, db, admNew, now)
+		storagetest.Seed(t, db, admOld, now)
+		storagetest.Seed(t, db, admNew, now)
 
 		// The flag may follow the id.
 		code, out, errs := admRun(t, "user", "delete", admOld, "--actor", "staff:bob", "--database-url", url)
@@ -222,14 +167,14 @@ func TestUserDeleteCommand(t *testing.T) {
 			t.Fatalf("user delete: exit %d\n%s%s", code, out, errs)
 		}
 		for _, table := range []string{"users", "conversations", "sessions", "outbox"} {
-			if n := admCount(t, db, table, ""); n != 1 {
+			if n := storagetest.Count(t, db, table, ""); n != 1 {
 				t.Fatalf("%s: %d rows left, want 1 (the other user's)", table, n)
 			}
 		}
-		if n := admCount(t, db, "messages", "text LIKE ?", "%"+admOld+"%"); n != 0 {
+		if n := storagetest.Count(t, db, "messages", "text LIKE ?", "%"+admOld+"%"); n != 0 {
 			t.Fatalf("%d messages of the deleted user left", n)
 		}
-		if n := admCount(t, db, "inbox_events", "chat_id = ?", admOld); n != 0 {
+		if n := storagetest.Count(t, db, "inbox_events", "chat_id = ?", admOld); n != 0 {
 			t.Fatalf("%d inbox events of the deleted user left", n)
 		}
 		a := admAudit(t, db)
@@ -246,7 +191,7 @@ func TestUserDeleteCommand(t *testing.T) {
 		if a := admAudit(t, db); len(a) != 2 || !strings.HasPrefix(a[1].Actor, "cli:") {
 			t.Fatalf("audit after the second delete = %+v", a)
 		}
-		if n := admCount(t, db, "users", "id = ?", admNew); n != 1 {
+		if n := storagetest.Count(t, db, "users", "id = ?", admNew); n != 1 {
 			t.Fatal("the other user was deleted")
 		}
 	})

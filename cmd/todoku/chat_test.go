@@ -46,7 +46,7 @@ func parseChatLines(t *testing.T, out string) []chatLine {
 }
 
 func TestChatJSON(t *testing.T) {
-	eachDB(t, func(t *testing.T, dbURL string) {
+	storagetest.EachURL(t, func(t *testing.T, dbURL string) {
 		input := "こんにちは\npostback:go=ask_method\nSMSです\nその番号はもう解約しました\n"
 		code, out, stderr := chatRun(t, dbURL, input, "--json", "--user", "Uchat1")
 		if code != 0 {

@@ -20,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/todoku/todoku/app"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -84,10 +86,40 @@ func runVersion(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer)
 	return 0
 }
 
+// parseConfig parses a command's flags and builds its configuration from
+// them and the environment. When ok is false the problem has been printed
+// and code is the exit code (0 for -h).
+func parseConfig(fs *flag.FlagSet, cf *app.Flags, args []string, stderr io.Writer) (cfg *app.Config, code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		return nil, flagExit(err), false // the flag package has printed it
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "todoku %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return nil, 2, false
+	}
+	return configFromEnv(fs, cf, stderr)
+}
+
+// configFromEnv is the configuration once fs has parsed the command line.
+func configFromEnv(fs *flag.FlagSet, cf *app.Flags, stderr io.Writer) (cfg *app.Config, code int, ok bool) {
+	cfg, err := cf.Config(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "todoku %s: %v\n", fs.Name(), err)
+		return nil, 2, false
+	}
+	return cfg, 0, true
+}
+
 // flagExit turns a flag parsing error into an exit code (0 for -h).
 func flagExit(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	return 2
+}
+
+// printErr prints a command's error with every configured secret replaced
+// (a database driver may quote the URL it was given).
+func printErr(w io.Writer, cfg *app.Config, cmd string, err error) {
+	fmt.Fprintf(w, "todoku %s: %s\n", cmd, cfg.Redact(err.Error()))
 }

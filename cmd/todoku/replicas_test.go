@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todoku/todoku/app"
 	"github.com/todoku/todoku/bot/linefake"
 	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
@@ -193,7 +194,7 @@ func repEnv(dbURL string, fake *linefake.Server) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "LINE_") || strings.HasPrefix(name, "TODOKU_") || slices.ContainsFunc(settings, func(s setting) bool { return s.env == name }) {
+		if strings.HasPrefix(name, "LINE_") || strings.HasPrefix(name, "TODOKU_") || slices.Contains(app.Variables(), name) {
 			continue
 		}
 		env = append(env, kv)
@@ -608,7 +609,7 @@ func TestReplicasOnePostgres(t *testing.T) {
 	summary := fmt.Sprintf("sent=%d acked=%d processed=%d replied=%d lost=%d dup=%d | redelivered=%d requests=%d failed_attempts=%d out_of_order=%d strays=%d via_push=%d failed=%d turns_twice=%d | send %v (%.0f events/s offered) drain %v (%.0f events/s processed end to end) | reply lag p50 %v p99 %v max %v | peak connections %d (bound %d a replica) | total %v",
 		total, total-notAcked, processed, len(got), lost, dups, st.redeliveries.Load(), st.requests.Load(), st.failedAttempts.Load(),
 		outOfOrder, strays, viaPush, failed, turnsTwice, sendTime.Round(time.Millisecond), float64(total)/sendTime.Seconds(),
-		drainTime.Round(time.Millisecond), float64(total)/(sendTime+drainTime).Seconds(), pct(0.5), pct(0.99), pct(1), peakConns.Load(), poolSize(repWorkers), time.Since(testStart).Round(time.Second))
+		drainTime.Round(time.Millisecond), float64(total)/(sendTime+drainTime).Seconds(), pct(0.5), pct(0.99), pct(1), peakConns.Load(), (&app.Config{Workers: repWorkers}).PoolSize(), time.Since(testStart).Round(time.Second))
 	t.Log(summary)
 	fmt.Println("replicas:", summary)
 
@@ -624,8 +625,8 @@ func TestReplicasOnePostgres(t *testing.T) {
 	if turnsTwice > 0 {
 		t.Errorf("%d events were processed twice (two inbound messages logged)", turnsTwice)
 	}
-	if peakConns.Load() > int64(repReplicas*poolSize(repWorkers)) {
-		t.Errorf("the replicas held %d connections at once, more than %d×%d", peakConns.Load(), repReplicas, poolSize(repWorkers))
+	if peakConns.Load() > int64(repReplicas*(&app.Config{Workers: repWorkers}).PoolSize()) {
+		t.Errorf("the replicas held %d connections at once, more than %d×%d", peakConns.Load(), repReplicas, (&app.Config{Workers: repWorkers}).PoolSize())
 	}
 	if outRows != total || outSent != total {
 		t.Errorf("outbox: %d rows, %d sent; want %d", outRows, outSent, total)

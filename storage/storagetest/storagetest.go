@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/todoku/todoku/storage"
 )
@@ -118,4 +119,60 @@ func open(t testing.TB, u string) *storage.DB {
 		t.Fatalf("migrate: %v", err)
 	}
 	return db
+}
+
+// EachURL is Each by URL: f gets the URL of a fresh migrated database, to
+// open it itself (several pools, like several replicas) or to hand to a
+// process.
+func EachURL(t *testing.T, f func(t *testing.T, url string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		u := SQLiteURL(t)
+		open(t, u)
+		f(t, u)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		u := PostgresURL(t)
+		open(t, u)
+		f(t, u)
+	})
+}
+
+// Seed stores one user with a conversation of two messages (whose text is
+// "secret-content-" and the user id), a session, a processed inbox event
+// and a delivered outbox row, all last touched at.
+func Seed(t testing.TB, db *storage.DB, user string, at time.Time) {
+	t.Helper()
+	g := db.Gorm()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(g.Create(&storage.User{ID: user, Kind: "user", CreatedAt: at, UpdatedAt: at}).Error)
+	conv := storage.Conversation{UserID: user, Status: storage.ConversationOpen, Owner: "bot", StartedAt: at, LastActivityAt: at}
+	must(g.Create(&conv).Error)
+	for _, dir := range []string{storage.DirectionIn, storage.DirectionOut} {
+		must(g.Create(&storage.Message{ConversationID: conv.ID, Direction: dir, Type: "text", Text: "secret-content-" + user, At: at, CreatedAt: at}).Error)
+	}
+	must(g.Create(&storage.Session{UserID: user, State: "{}", Version: 1, UpdatedAt: at}).Error)
+	ev := storage.InboxEvent{WebhookEventID: "ev-" + user, ChatID: user, UserID: user, Type: "message", Payload: "{}", Status: storage.StatusDone, EventAt: at, AcceptedAt: at, ProcessedAt: &at}
+	must(g.Create(&ev).Error)
+	must(g.Create(&storage.OutboxRow{ChatID: user, InboxEventID: &ev.ID, Messages: "[]", Status: storage.StatusSent, EventAt: at, CreatedAt: at, SentAt: &at}).Error)
+}
+
+// Count counts the rows of table that match where (all rows when where is
+// empty).
+func Count(t testing.TB, db *storage.DB, table, where string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	q := db.Gorm().Table(table)
+	if where != "" {
+		q = q.Where(where, args...)
+	}
+	if err := q.Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

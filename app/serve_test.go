@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,39 +26,67 @@ import (
 
 const e2eSecret = "e2e-channel-secret-0123456789abcdef"
 
-// e2eServer is `todoku serve` running in-process against a fake LINE API.
+// Users of the tests that seed data.
+const (
+	userOld = "U0000000000000000000000000000a01d"
+	userNew = "U0000000000000000000000000000e1e1"
+)
+
+// newTestApp is New on cfg, closed when the test ends.
+func newTestApp(t *testing.T, cfg *Config, opt Options) *App {
+	t.Helper()
+	if opt.Logger == nil {
+		opt.Logger = retLog
+	}
+	a, err := New(context.Background(), cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// testConfig is a valid configuration on the database at dbURL: 4 workers,
+// no retention, connected to fake when it is not nil.
+func testConfig(t *testing.T, dbURL string, fake *linefake.Server) *Config {
+	t.Helper()
+	env := map[string]string{"DATABASE_URL": dbURL, "RETENTION_DAYS": "0", "WORKERS": "4"}
+	if fake != nil {
+		env["LINE_CHANNEL_SECRET"], env["LINE_CHANNEL_ACCESS_TOKEN"], env["LINE_API_BASE_URL"] = e2eSecret, fake.Token(), fake.URL()
+	}
+	cfg, err := parse(t, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// e2eServer is `todoku serve` running in-process.
 type e2eServer struct {
 	base   string
-	fake   *linefake.Server
 	stop   context.CancelFunc
 	done   chan error
-	dbURL  string
 	client *http.Client
 }
 
-func startServe(t *testing.T, dbURL string, fake *linefake.Server, connected bool) *e2eServer {
+// startServe runs a.Serve on a loopback port until the test ends.
+func startServe(t *testing.T, a *App) *e2eServer {
 	t.Helper()
-	cfg := &Config{
-		DatabaseURL: dbURL, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text",
-		Workers: 4, IdleTimeout: 30 * time.Minute, RetentionDays: 0, PackID: "microsoft-ja",
-	}
-	if connected {
-		cfg.ChannelSecret, cfg.ChannelToken, cfg.LineAPIBaseURL = e2eSecret, fake.Token(), fake.URL()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	s := &e2eServer{fake: fake, stop: cancel, done: make(chan error, 1), dbURL: dbURL, client: &http.Client{Timeout: 10 * time.Second}}
-	go func() { s.done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	select {
-	case addr := <-ready:
-		s.base = "http://" + addr
-	case err := <-s.done:
-		t.Fatalf("serve exited at start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not listen within 30 s")
-	}
+	s := &e2eServer{base: "http://" + ln.Addr().String(), stop: cancel, done: make(chan error, 1), client: &http.Client{Timeout: 10 * time.Second}}
+	go func() { s.done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() { s.shutdown(t) })
 	return s
+}
+
+// serveOn builds the service on cfg and serves it.
+func serveOn(t *testing.T, cfg *Config) *e2eServer {
+	t.Helper()
+	return startServe(t, newTestApp(t, cfg, Options{}))
 }
 
 // shutdown stops the server as SIGTERM would and waits for the drain.
@@ -134,16 +164,11 @@ func e2eBody(events ...e2eEvent) []byte {
 	return b
 }
 
-func eachDB(t *testing.T, f func(t *testing.T, url string)) {
-	t.Run("sqlite", func(t *testing.T) { f(t, storagetest.SQLiteURL(t)) })
-	t.Run("postgres", func(t *testing.T) { f(t, storagetest.PostgresURL(t)) })
-}
-
 func TestServeEndToEnd(t *testing.T) {
-	eachDB(t, func(t *testing.T, dbURL string) {
+	storagetest.EachURL(t, func(t *testing.T, dbURL string) {
 		fake := linefake.New()
 		defer fake.Close()
-		s := startServe(t, dbURL, fake, true)
+		s := serveOn(t, testConfig(t, dbURL, fake))
 		user := "U" + strings.ReplaceAll(uuid.NewString(), "-", "")
 
 		checks := []struct {
@@ -203,10 +228,6 @@ func TestServeEndToEnd(t *testing.T) {
 		if code, _ := s.post(t, e2eBody(ev), "sign"); code != 200 {
 			t.Fatalf("redelivery: %d", code)
 		}
-		time.Sleep(500 * time.Millisecond)
-		if n := len(fake.Where(func(c linefake.Call) bool { return c.ReplyToken() == "tok-4" })); n != 1 {
-			t.Errorf("redelivered event answered %d times, want 1", n)
-		}
 
 		// An expired reply token falls back to push with a retry key.
 		ev = e2eText(user, "30日も待つの？", "expired-5", time.Now().Add(2*time.Second))
@@ -214,6 +235,11 @@ func TestServeEndToEnd(t *testing.T) {
 		pushes := fake.WaitForN(linefake.IsPush, 1, 15*time.Second)
 		if len(pushes) != 1 || uuid.Validate(pushes[0].RetryKey()) != nil || pushes[0].To() != user {
 			t.Fatalf("expired token: want one push to %s with a UUID retry key, got %d", user, len(pushes))
+		}
+		// One user's events run in order: had the redelivery been taken as
+		// new, it would have been answered before this later event was.
+		if n := len(fake.Where(func(c linefake.Call) bool { return c.ReplyToken() == "tok-4" })); n != 1 {
+			t.Errorf("redelivered event answered %d times, want 1", n)
 		}
 
 		for _, p := range []struct{ path, want string }{{"/healthz", "ok"}, {"/readyz", "ready"}, {"/metrics", "todoku_webhook_requests_total"}} {
@@ -254,7 +280,7 @@ func TestServeEndToEnd(t *testing.T) {
 func TestServeWithoutLINE(t *testing.T) {
 	fake := linefake.New()
 	defer fake.Close()
-	s := startServe(t, storagetest.SQLiteURL(t), fake, false)
+	s := serveOn(t, testConfig(t, storagetest.SQLiteURL(t), nil))
 	code, body := s.post(t, e2eBody(), "")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"error"`) {
 		t.Errorf("/callback without LINE: %d %s, want 503 with a JSON error", code, body)
@@ -270,10 +296,10 @@ func TestServeWithoutLINE(t *testing.T) {
 // TestServeShutdownLosesNothing stops the server right after a burst is
 // acknowledged and starts it again: every event is answered exactly once.
 func TestServeShutdownLosesNothing(t *testing.T) {
-	eachDB(t, func(t *testing.T, dbURL string) {
+	storagetest.EachURL(t, func(t *testing.T, dbURL string) {
 		fake := linefake.New()
 		defer fake.Close()
-		s := startServe(t, dbURL, fake, true)
+		s := serveOn(t, testConfig(t, dbURL, fake))
 		texts := []string{"こんにちは", "コードが届かない", "メール", "迷惑メールにもない", "人と話したい"}
 		var tokens []string
 		base := time.Now()
@@ -289,7 +315,7 @@ func TestServeShutdownLosesNothing(t *testing.T) {
 			}
 		}
 		s.shutdown(t) // SIGTERM right after the acks
-		s2 := startServe(t, dbURL, fake, true)
+		s2 := serveOn(t, testConfig(t, dbURL, fake))
 		defer s2.shutdown(t)
 		isOurs := func(c linefake.Call) bool { return linefake.IsReply(c) && c.Status == 200 }
 		got := fake.WaitForN(isOurs, len(tokens), 30*time.Second)
@@ -318,4 +344,75 @@ func TestServeShutdownLosesNothing(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestNoSecretInReadyzOrLogs serves a conversation with every secret set
+// (for PostgreSQL, a password in the URL too), then loses the database:
+// /readyz answers 503 without the cause, and no log line, at debug level,
+// holds a secret's value.
+func TestNoSecretInReadyzOrLogs(t *testing.T) {
+	storagetest.EachURL(t, func(t *testing.T, dbURL string) {
+		secrets := []string{e2eSecret}
+		if u, err := url.Parse(dbURL); err == nil && u.Scheme == "postgres" {
+			const pw = "db-pass-5d1e0c" // trust authentication ignores it
+			u.User = url.UserPassword(u.User.Username(), pw)
+			dbURL, secrets = u.String(), append(secrets, pw)
+		}
+		fake := linefake.New()
+		defer fake.Close()
+		c := testConfig(t, dbURL, fake)
+		c.LogLevel = "debug"
+		secrets = append(secrets, c.ChannelToken)
+		var logs syncBuffer
+		a := newTestApp(t, c, Options{Logger: NewLogger(c, &logs)})
+		s := startServe(t, a)
+
+		user := "U" + strings.ReplaceAll(uuid.NewString(), "-", "")
+		fake.ExpectToken("tok-s", user)
+		if code, body := s.post(t, e2eBody(e2eText(user, "確認コードが届きません", "tok-s", time.Now())), "sign"); code != 200 {
+			t.Fatalf("post: %d %s", code, body)
+		}
+		if !fake.WaitFor(func(c linefake.Call) bool { return c.ReplyToken() == "tok-s" }, 15*time.Second) {
+			t.Fatal("no reply")
+		}
+		if code, body := s.post(t, e2eBody(), "bm90IGEgc2lnbmF0dXJl"); code != 400 {
+			t.Fatalf("forged signature: %d %s", code, body)
+		}
+		if code, _ := s.get(t, "/readyz"); code != 200 {
+			t.Fatalf("/readyz: %d", code)
+		}
+		a.DB.Close()
+		code, body := s.get(t, "/readyz")
+		if code != http.StatusServiceUnavailable || strings.TrimSpace(body) != `{"status":"not ready"}` {
+			t.Errorf("/readyz without a database: %d %s; want 503 and no cause", code, body)
+		}
+		s.shutdown(t)
+		out := logs.String()
+		if !strings.Contains(out, `"not ready"`) {
+			t.Errorf("the cause of not being ready was not logged:\n%s", out)
+		}
+		for _, sec := range secrets {
+			if strings.Contains(out+body, sec) {
+				t.Errorf("a secret (%d characters) reached the logs or /readyz:\n%s", len(sec), out)
+			}
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

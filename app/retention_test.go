@@ -1,12 +1,13 @@
-package main
+package app
 
 import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/storage"
@@ -15,44 +16,25 @@ import (
 
 var retLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// retClock is a settable clock shared by the job and the database.
-type retClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *retClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *retClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func retAudits(t *testing.T, db *storage.DB, actor string) int64 {
 	t.Helper()
-	return admCount(t, db, "audit_log", "actor = ? AND action = ?", actor, storage.AuditPurge)
+	return storagetest.Count(t, db, "audit_log", "actor = ? AND action = ?", actor, storage.AuditPurge)
 }
 
 func TestRetentionJobOnce(t *testing.T) {
-	admEachURL(t, func(t *testing.T, url string) {
+	storagetest.EachURL(t, func(t *testing.T, url string) {
 		db := storagetest.Open(t, url)
-		clock := &retClock{t: time.Now().UTC()}
+		clock := clockwork.NewFakeClockAt(time.Now().UTC())
 		db.Now = clock.Now
-		admSeed(t, db, admOld, clock.Now().Add(-31*24*time.Hour))
-		admSeed(t, db, admNew, clock.Now().Add(-29*24*time.Hour))
+		storagetest.Seed(t, db, userOld, clock.Now().Add(-31*24*time.Hour))
+		storagetest.Seed(t, db, userNew, clock.Now().Add(-29*24*time.Hour))
 
-		j := newRetentionJob(db, 30, retLog)
-		j.Now = clock.Now
+		j := newRetentionJob(db, 30, retLog, clock)
 		got, r := j.RunOnce(context.Background())
 		if got != retentionRan || r.Conversations != 1 || r.Messages != 2 || r.Users != 1 {
 			t.Fatalf("first run: %v %+v; want it to purge the 31-day-old user only", got, r)
 		}
-		if n := admCount(t, db, "users", "id = ?", admNew); n != 1 {
+		if n := storagetest.Count(t, db, "users", "id = ?", userNew); n != 1 {
 			t.Fatal("the 29-day-old user was purged")
 		}
 		if n := retAudits(t, db, actorRetention); n != 1 {
@@ -60,12 +42,12 @@ func TestRetentionJobOnce(t *testing.T) {
 		}
 
 		// Within the same day (another replica, or a restart): skipped.
-		clock.Add(time.Hour)
+		clock.Advance(time.Hour)
 		if got, _ := j.RunOnce(context.Background()); got != retentionRecent {
 			t.Fatalf("run an hour later: %v, want skipped as recent", got)
 		}
 		// A day later the 29-day-old data has aged past 30 days.
-		clock.Add(2 * 24 * time.Hour)
+		clock.Advance(2 * 24 * time.Hour)
 		if got, r := j.RunOnce(context.Background()); got != retentionRan || r.Users != 1 {
 			t.Fatalf("run two days later: %v %+v; want the second user purged", got, r)
 		}
@@ -76,12 +58,12 @@ func TestRetentionJobOnce(t *testing.T) {
 		if _, err := db.Purge(context.Background(), clock.Now(), "cli:alice"); err != nil {
 			t.Fatal(err)
 		}
-		clock.Add(24 * time.Hour)
+		clock.Advance(24 * time.Hour)
 		if got, _ := j.RunOnce(context.Background()); got != retentionRan {
 			t.Fatalf("run a day after: %v", got)
 		}
 
-		off := newRetentionJob(db, 0, retLog)
+		off := newRetentionJob(db, 0, retLog, clock)
 		if got, _ := off.RunOnce(context.Background()); got != retentionOff {
 			t.Fatalf("RETENTION_DAYS=0: %v, want off", got)
 		}
@@ -92,18 +74,18 @@ func TestRetentionJobOnce(t *testing.T) {
 // connection pools on one database) at the same moment: one purges, the
 // other skips, and the audit log has one record.
 func TestRetentionOneRunnerAtATime(t *testing.T) {
-	admEachURL(t, func(t *testing.T, url string) {
+	storagetest.EachURL(t, func(t *testing.T, url string) {
 		dbA, dbB := storagetest.Open(t, url), storagetest.Open(t, url)
-		admSeed(t, dbA, admOld, time.Now().UTC().Add(-400*24*time.Hour))
+		storagetest.Seed(t, dbA, userOld, time.Now().UTC().Add(-400*24*time.Hour))
 
 		inside, release := make(chan struct{}), make(chan struct{})
-		a := newRetentionJob(dbA, 365, retLog)
+		a := newRetentionJob(dbA, 365, retLog, clockwork.NewRealClock())
 		a.purge = func(ctx context.Context, before time.Time, actor string) (storage.PurgeReport, error) {
 			close(inside)
 			<-release
 			return dbA.Purge(ctx, before, actor)
 		}
-		b := newRetentionJob(dbB, 365, retLog)
+		b := newRetentionJob(dbB, 365, retLog, clockwork.NewRealClock())
 
 		type result struct {
 			o storage.PurgeReport
@@ -143,44 +125,61 @@ func TestRetentionOneRunnerAtATime(t *testing.T) {
 	})
 }
 
-// TestRetentionSchedule runs the loop with a short interval: a first run
-// after First, then one every Every, until the context ends.
+// TestRetentionSchedule runs the loop on a fake clock: the first run when
+// the clock passes first, then one each time it passes every, until the
+// context ends.
 func TestRetentionSchedule(t *testing.T) {
+	t.Parallel()
 	db := storagetest.SQLite(t)
-	j := newRetentionJob(db, 365, retLog)
-	j.First, j.Jitter, j.Every = 10*time.Millisecond, 0, 40*time.Millisecond
-	runs := make(chan time.Time, 100)
+	clock := clockwork.NewFakeClock()
+	db.Now = clock.Now
+	j := newRetentionJob(db, 365, retLog, clock)
+	j.jitter = 0
+	runs := make(chan time.Time, 10)
 	j.purge = func(ctx context.Context, before time.Time, actor string) (storage.PurgeReport, error) {
-		runs <- before
+		defer func() { runs <- before }() // once the run is recorded
 		return db.Purge(ctx, before, actor)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	start := time.Now()
 	go func() { defer close(done); j.Run(ctx) }()
-	var got []time.Time
-	for len(got) < 3 {
+
+	// advance moves the clock on by d once the job waits on its timer.
+	advance := func(d time.Duration) {
+		t.Helper()
+		if err := clock.BlockUntilContext(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(d)
+	}
+	// next is the next run's cutoff. A run that came too early would show
+	// up here first, with an earlier cutoff.
+	next := func() time.Time {
+		t.Helper()
 		select {
 		case b := <-runs:
-			got = append(got, b)
+			return b
 		case <-time.After(10 * time.Second):
-			t.Fatalf("%d runs in 10 s, want 3", len(got))
+			t.Fatal("no run 10 s after the timer was due")
+		}
+		return time.Time{}
+	}
+	for i, wait := range []time.Duration{retentionFirst, retentionEvery, retentionEvery} {
+		advance(wait - time.Second) // not due yet
+		advance(time.Second)
+		if got, want := next(), clock.Now().UTC().Add(-365*24*time.Hour); !got.Equal(want) {
+			t.Fatalf("run %d purged before %v, want %v (365 days before the clock when due)", i+1, got, want)
 		}
 	}
 	cancel()
 	<-done
-	if elapsed := time.Since(start); elapsed < 10*time.Millisecond+2*40*time.Millisecond {
-		t.Fatalf("3 runs in %v: faster than the schedule allows", elapsed)
-	}
-	for _, b := range got {
-		if age := time.Since(b); age < 365*24*time.Hour || age > 366*24*time.Hour {
-			t.Fatalf("purged before %v: want 365 days ago", b)
-		}
-	}
 	select {
-	case <-runs:
-		t.Fatal("a run after the context ended")
-	case <-time.After(60 * time.Millisecond):
+	case b := <-runs:
+		t.Fatalf("an extra run (before %v)", b)
+	default:
+	}
+	if n := retAudits(t, db, actorRetention); n != 3 {
+		t.Fatalf("%d retention audit records, want 3", n)
 	}
 }
 
@@ -204,14 +203,6 @@ func retEvent(id, typ, user, text string, at time.Time) bot.Event {
 }
 
 func TestDeleteOnUnfollow(t *testing.T) {
-	cfg, _, err := parseConfig("serve", nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := newEngine(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t0 := time.Now().UTC().Add(-time.Hour)
 	for _, tc := range []struct {
 		name      string
@@ -225,50 +216,48 @@ func TestDeleteOnUnfollow(t *testing.T) {
 		{"on, then a follow starts afresh", true, true, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			admEachURL(t, func(t *testing.T, url string) {
-				db := storagetest.Open(t, url)
-				cfg := *cfg
+			storagetest.EachURL(t, func(t *testing.T, url string) {
+				cfg := testConfig(t, url, nil)
 				cfg.DeleteOnUnfollow = tc.on
-				proc := bot.NewProcessor(eng, db, retSender{})
-				proc.Logger = retLog
-				wireDeleteOnUnfollow(&cfg, proc, db, retLog)
+				a := newTestApp(t, cfg, Options{Sender: retSender{}})
+				db, proc := a.DB, a.Processor
 				ctx := context.Background()
 				for _, ev := range []bot.Event{
-					retEvent("a1", "message", admOld, "コードが届きません", t0),
-					retEvent("b1", "message", admNew, "コードが届きません", t0),
+					retEvent("a1", "message", userOld, "コードが届きません", t0),
+					retEvent("b1", "message", userNew, "コードが届きません", t0),
 				} {
 					if _, err := proc.HandleNow(ctx, ev); err != nil {
 						t.Fatal(err)
 					}
 				}
 				var old storage.Conversation
-				if err := db.Gorm().Where("user_id = ?", admOld).First(&old).Error; err != nil {
+				if err := db.Gorm().Where("user_id = ?", userOld).First(&old).Error; err != nil {
 					t.Fatal(err)
 				}
-				before := admCount(t, db, "messages", "conversation_id = ?", old.ID)
+				before := storagetest.Count(t, db, "messages", "conversation_id = ?", old.ID)
 				if before < 2 {
 					t.Fatalf("%d messages logged for the first turn, want the text and a reply", before)
 				}
-				batch := []bot.Event{retEvent("a2", "unfollow", admOld, "", t0.Add(time.Minute))}
+				batch := []bot.Event{retEvent("a2", "unfollow", userOld, "", t0.Add(time.Minute))}
 				if tc.refollow {
-					batch = append(batch, retEvent("a3", "follow", admOld, "", t0.Add(2*time.Minute)))
+					batch = append(batch, retEvent("a3", "follow", userOld, "", t0.Add(2*time.Minute)))
 				}
 				if _, err := db.Accept(ctx, batch); err != nil {
 					t.Fatal(err)
 				}
-				if err := proc.Process(ctx, admOld); err != nil {
+				if err := proc.Process(ctx, userOld); err != nil {
 					t.Fatal(err)
 				}
 
-				convs := admCount(t, db, "conversations", "user_id = ?", admOld)
+				convs := storagetest.Count(t, db, "conversations", "user_id = ?", userOld)
 				// The first conversation's messages: kept (plus the logged
 				// unfollow) or gone.
-				msgs := admCount(t, db, "messages", "conversation_id = ?", old.ID)
+				msgs := storagetest.Count(t, db, "messages", "conversation_id = ?", old.ID)
 				wantMsgs := int64(0)
 				if !tc.on {
 					wantMsgs = before + 1
 				}
-				audit := admCount(t, db, "audit_log", "actor = ? AND action = ? AND subject_id = ?", actorUnfollow, storage.AuditUserDelete, admOld)
+				audit := storagetest.Count(t, db, "audit_log", "actor = ? AND action = ? AND subject_id = ?", actorUnfollow, storage.AuditUserDelete, userOld)
 				if convs != tc.wantConvs || msgs != wantMsgs || audit != tc.wantAudit {
 					t.Fatalf("after unfollow: %d conversations, %d old messages, %d audit records; want %d, %d, %d",
 						convs, msgs, audit, tc.wantConvs, wantMsgs, tc.wantAudit)
@@ -276,26 +265,26 @@ func TestDeleteOnUnfollow(t *testing.T) {
 				if tc.on && !tc.refollow {
 					for _, table := range []string{"users", "sessions", "outbox"} {
 						col := map[string]string{"users": "id", "sessions": "user_id", "outbox": "chat_id"}[table]
-						if n := admCount(t, db, table, col+" = ?", admOld); n != 0 {
+						if n := storagetest.Count(t, db, table, col+" = ?", userOld); n != 0 {
 							t.Fatalf("%s: %d rows of the deleted user left", table, n)
 						}
 					}
-					if n := admCount(t, db, "inbox_events", "chat_id = ?", admOld); n != 0 {
+					if n := storagetest.Count(t, db, "inbox_events", "chat_id = ?", userOld); n != 0 {
 						t.Fatalf("inbox: %d events of the deleted user left", n)
 					}
 				}
 				if tc.refollow {
 					// The follow was processed after the deletion: a fresh
 					// conversation with the welcome.
-					if n := admCount(t, db, "inbox_events", "webhook_event_id = ? AND status = ?", "a3", storage.StatusDone); n != 1 {
+					if n := storagetest.Count(t, db, "inbox_events", "webhook_event_id = ? AND status = ?", "a3", storage.StatusDone); n != 1 {
 						t.Fatal("the follow after the unfollow was not processed")
 					}
-					if n := admCount(t, db, "messages", "conversation_id IN (SELECT id FROM conversations WHERE user_id = ?) AND direction = ?", admOld, storage.DirectionOut); n == 0 {
+					if n := storagetest.Count(t, db, "messages", "conversation_id IN (SELECT id FROM conversations WHERE user_id = ?) AND direction = ?", userOld, storage.DirectionOut); n == 0 {
 						t.Fatal("no welcome in the new conversation")
 					}
 				}
 				// The other user is untouched.
-				if n := admCount(t, db, "conversations", "user_id = ?", admNew); n != 1 {
+				if n := storagetest.Count(t, db, "conversations", "user_id = ?", userNew); n != 1 {
 					t.Fatalf("the other user has %d conversations, want 1", n)
 				}
 			})
@@ -304,47 +293,31 @@ func TestDeleteOnUnfollow(t *testing.T) {
 }
 
 // TestServeRunsRetention: `serve` with RETENTION_DAYS set purges on its
-// schedule (shortened here), and does not with RETENTION_DAYS=0.
+// schedule; with RETENTION_DAYS=0 it has no retention job at all.
 func TestServeRunsRetention(t *testing.T) {
-	first, jitter := retentionFirst, retentionJitter
-	retentionFirst, retentionJitter = 20*time.Millisecond, 0
-	t.Cleanup(func() { retentionFirst, retentionJitter = first, jitter })
+	t.Parallel()
+	url := storagetest.SQLiteURL(t)
+	cfg := testConfig(t, url, nil)
+	cfg.RetentionDays = 30
+	clock := clockwork.NewFakeClock()
+	a := newTestApp(t, cfg, Options{Clock: clock})
+	storagetest.Seed(t, a.DB, userOld, time.Now().UTC().Add(-40*24*time.Hour))
+	s := startServe(t, a)
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(retentionFirst + retentionJitter)
+	deadline := time.Now().Add(20 * time.Second)
+	for retAudits(t, a.DB, actorRetention) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.shutdown(t)
+	if audits, users := retAudits(t, a.DB, actorRetention), storagetest.Count(t, a.DB, "users", "id = ?", userOld); audits != 1 || users != 0 {
+		t.Fatalf("RETENTION_DAYS=30: %d retention runs, %d old users left; want 1 run and the user purged", audits, users)
+	}
 
-	for _, days := range []int{30, 0} {
-		url := storagetest.SQLiteURL(t)
-		db := storagetest.Open(t, url)
-		admSeed(t, db, admOld, time.Now().UTC().Add(-40*24*time.Hour))
-		cfg := &Config{
-			DatabaseURL: url, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text",
-			Workers: 1, IdleTimeout: 30 * time.Minute, RetentionDays: days, PackID: "microsoft-ja",
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		ready := make(chan string, 1)
-		go func() { done <- serve(ctx, cfg, retLog, ready) }()
-		select {
-		case <-ready:
-		case err := <-done:
-			t.Fatalf("serve exited at start: %v", err)
-		case <-time.After(60 * time.Second):
-			t.Fatal("serve did not listen within 60 s")
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for retAudits(t, db, actorRetention) == 0 && time.Now().Before(deadline) && days > 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if days == 0 {
-			time.Sleep(300 * time.Millisecond) // ample time for a run that must not come
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-		users := admCount(t, db, "users", "id = ?", admOld)
-		if audits := retAudits(t, db, actorRetention); days > 0 && (audits != 1 || users != 0) {
-			t.Fatalf("RETENTION_DAYS=%d: %d retention runs, %d old users left; want 1 run and the user purged", days, audits, users)
-		} else if days == 0 && (audits != 0 || users != 1) {
-			t.Fatalf("RETENTION_DAYS=0: %d retention runs, %d old users left; want none and the user kept", audits, users)
-		}
+	cfg = testConfig(t, storagetest.SQLiteURL(t), nil)
+	if off := newTestApp(t, cfg, Options{}); off.retention != nil {
+		t.Fatal("RETENTION_DAYS=0 built a retention job")
 	}
 }

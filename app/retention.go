@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/todoku/todoku/bot"
+	"github.com/jonboulle/clockwork"
+
 	"github.com/todoku/todoku/storage"
 )
 
@@ -20,8 +21,8 @@ const (
 const retentionLock = "retention"
 
 // The retention schedule of `serve`: the first run a minute or two after
-// start, then daily (variables so that tests can shorten them).
-var (
+// start, then daily.
+const (
 	retentionFirst  = time.Minute
 	retentionJitter = time.Minute
 	retentionEvery  = 24 * time.Hour
@@ -38,19 +39,19 @@ type retentionJob struct {
 	days int
 	log  *slog.Logger
 
-	// First (plus a random part of Jitter) is the wait before the first
-	// run; Every the wait between runs. Now is the clock.
-	First, Jitter, Every time.Duration
-	Now                  func() time.Time
+	// first (plus a random part of jitter) is the wait before the first
+	// run; every the wait between runs, on clock.
+	first, jitter, every time.Duration
+	clock                clockwork.Clock
 	// purge is db.Purge (tests replace it to hold a run open).
 	purge func(ctx context.Context, before time.Time, actor string) (storage.PurgeReport, error)
 }
 
-func newRetentionJob(db *storage.DB, days int, log *slog.Logger) *retentionJob {
+func newRetentionJob(db *storage.DB, days int, log *slog.Logger, clock clockwork.Clock) *retentionJob {
 	return &retentionJob{
 		db: db, days: days, log: log,
-		First: retentionFirst, Jitter: retentionJitter, Every: retentionEvery,
-		Now:   time.Now,
+		first: retentionFirst, jitter: retentionJitter, every: retentionEvery,
+		clock: clock,
 		purge: db.Purge,
 	}
 }
@@ -71,21 +72,21 @@ func (j *retentionJob) Run(ctx context.Context) {
 	if j.days <= 0 {
 		return
 	}
-	wait := j.First
-	if j.Jitter > 0 {
-		wait += rand.N(j.Jitter)
+	wait := j.first
+	if j.jitter > 0 {
+		wait += rand.N(j.jitter)
 	}
-	j.log.Info("retention: scheduled", slog.Int("days", j.days), slog.Duration("first_in", wait.Round(time.Second)), slog.Duration("every", j.Every))
-	t := time.NewTimer(wait)
+	j.log.Info("retention: scheduled", slog.Int("days", j.days), slog.Duration("first_in", wait.Round(time.Second)), slog.Duration("every", j.every))
+	t := j.clock.NewTimer(wait)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.Chan():
 		}
 		j.RunOnce(ctx)
-		t.Reset(j.Every)
+		t.Reset(j.every)
 	}
 }
 
@@ -105,18 +106,18 @@ func (j *retentionJob) RunOnce(ctx context.Context) (retentionOutcome, storage.P
 		return retentionLocked, storage.PurgeReport{}
 	}
 	defer unlock()
-	now := j.Now().UTC()
+	now := j.clock.Now().UTC()
 	last, ran, err := j.db.LastPurge(ctx, actorRetention)
 	if err != nil {
 		j.log.Warn("retention: could not read the audit log", slog.Any("error", err))
 		return retentionFailed, storage.PurgeReport{}
 	}
-	if ran && now.Sub(last) < j.Every*9/10 {
+	if ran && now.Sub(last) < j.every*9/10 {
 		j.log.Info("retention: already ran recently; skipped", slog.Time("last", last))
 		return retentionRecent, storage.PurgeReport{}
 	}
 	before := now.Add(-time.Duration(j.days) * 24 * time.Hour)
-	start := time.Now()
+	start := j.clock.Now()
 	r, err := j.purge(ctx, before, actorRetention)
 	if err != nil {
 		j.log.Error("retention: purge failed; trying again at the next run", slog.Any("error", err))
@@ -126,59 +127,22 @@ func (j *retentionJob) RunOnce(ctx context.Context) (retentionOutcome, storage.P
 		slog.Int64("conversations", r.Conversations), slog.Int64("messages", r.Messages),
 		slog.Int64("inbox_events", r.InboxEvents), slog.Int64("outbox", r.OutboxRows),
 		slog.Int64("sessions", r.Sessions), slog.Int64("users", r.Users),
-		slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+		slog.Duration("took", j.clock.Since(start).Round(time.Millisecond)))
 	return retentionRan, r
 }
 
 // startRetention starts the job in the background unless RETENTION_DAYS is
 // 0, and returns a function that stops it and waits for a run in progress.
-func startRetention(ctx context.Context, cfg *Config, db *storage.DB, log *slog.Logger) (stop func()) {
-	if cfg.RetentionDays <= 0 {
-		log.Info("retention: off (RETENTION_DAYS=0 keeps everything)")
+func (a *App) startRetention(ctx context.Context) (stop func()) {
+	if a.retention == nil {
+		a.Log.Info("retention: off (RETENTION_DAYS=0 keeps everything)")
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	job := newRetentionJob(db, cfg.RetentionDays, log)
 	go func() {
 		defer close(done)
-		job.Run(ctx)
+		a.retention.Run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }
-
-// wireDeleteOnUnfollow makes an unfollow delete everything stored about the
-// user (DELETE_ON_UNFOLLOW), after the turn that closes the conversation,
-// with the same audit record as `todoku user delete` (actor "unfollow").
-func wireDeleteOnUnfollow(cfg *Config, proc *bot.Processor, db *storage.DB, log *slog.Logger) {
-	if !cfg.DeleteOnUnfollow {
-		return
-	}
-	log.Info("DELETE_ON_UNFOLLOW: everything about a user is deleted when they block the account")
-	proc.OnUnfollow = func(ctx context.Context, userID string) error {
-		_, err := db.ForgetUser(ctx, userID, actorUnfollow)
-		return err
-	}
-}
-
-// limitPool bounds the PostgreSQL connections of one replica, so that
-// several replicas stay within the server's max_connections (100 by
-// default): a worker holds at most two at once (its chat's advisory lock and
-// its turn), and a few more serve webhook accepts (which wait for a free one
-// rather than fail), the sweep and the retention job. Nothing holds one
-// connection while waiting for another except a worker, so the bound cannot
-// deadlock.
-func limitPool(db *storage.DB, workers, max int) {
-	if db.Dialect() != storage.Postgres {
-		return // SQLite: one connection already
-	}
-	if sqlDB, err := db.Gorm().DB(); err == nil {
-		if max == 0 {
-			max = poolSize(workers)
-		}
-		sqlDB.SetMaxOpenConns(max)
-	}
-}
-
-// poolSize is the connection bound for a replica with this many workers.
-func poolSize(workers int) int { return 2*workers + 8 }

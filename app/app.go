@@ -1,0 +1,157 @@
+// Package app is todoku wired from one Config: the database, the dialog
+// engine over the configured pack, the LINE client, the pipeline and its
+// workers, the HTTP routes and the retention job. `todoku serve`, `todoku
+// chat` and the benchmarks all build this one value; the other commands use
+// its configuration and OpenDB.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/todoku/todoku/bot"
+	"github.com/todoku/todoku/bot/lineapi"
+	"github.com/todoku/todoku/dialog"
+	"github.com/todoku/todoku/knowledge"
+	"github.com/todoku/todoku/knowledge/understand"
+	"github.com/todoku/todoku/storage"
+)
+
+// App is the running service's parts, built by New.
+type App struct {
+	Config    *Config
+	Log       *slog.Logger
+	DB        *storage.DB
+	Engine    *dialog.Engine
+	Processor *bot.Processor
+	Workers   *bot.Workers
+
+	retention *retentionJob // nil when RETENTION_DAYS is 0
+}
+
+// Options replace parts New would otherwise build from the Config.
+type Options struct {
+	// Logger defaults to NewLogger on stderr.
+	Logger *slog.Logger
+	// Sender defaults to the Messaging API when LINE is configured, and to
+	// one that fails every delivery when it is not. `chat` records instead.
+	Sender bot.Sender
+	// Clock drives the retention schedule (tests advance a fake one).
+	Clock clockwork.Clock
+}
+
+// New builds the service: it opens and migrates the database, loads the
+// pack, and wires the pipeline. Nothing runs until Serve; Close
+// releases the database.
+func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
+	log := opt.Logger
+	if log == nil {
+		log = NewLogger(cfg, os.Stderr)
+	}
+	db, err := OpenDB(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := newEngine(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sender := opt.Sender
+	if sender == nil {
+		if sender, err = newSender(cfg, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	proc := bot.NewProcessor(eng, db, sender)
+	proc.Logger = log
+	if cfg.DeleteOnUnfollow {
+		log.Info("DELETE_ON_UNFOLLOW: everything about a user is deleted when they block the account")
+		proc.OnUnfollow = func(ctx context.Context, userID string) error {
+			_, err := db.ForgetUser(ctx, userID, actorUnfollow)
+			return err
+		}
+	}
+	a := &App{Config: cfg, Log: log, DB: db, Engine: eng, Processor: proc, Workers: bot.NewWorkers(proc, cfg.Workers)}
+	if cfg.RetentionDays > 0 {
+		clock := opt.Clock
+		if clock == nil {
+			clock = clockwork.NewRealClock()
+		}
+		a.retention = newRetentionJob(db, cfg.RetentionDays, log, clock)
+	}
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// OpenDB opens the configured database, applies pending migrations and
+// bounds the PostgreSQL pool (Config.PoolSize; SQLite has one connection).
+func OpenDB(ctx context.Context, cfg *Config, log *slog.Logger) (*storage.DB, error) {
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if db.Dialect() == storage.Postgres {
+		if sqlDB, err := db.Gorm().DB(); err == nil {
+			sqlDB.SetMaxOpenConns(cfg.PoolSize())
+		}
+	}
+	v, _ := db.Version(ctx)
+	log.Info("database ready", slog.String("dialect", db.Dialect()), slog.Int("schema_version", v))
+	return db, nil
+}
+
+// newEngine loads the configured embedded pack and builds the dialog engine
+// over it.
+func newEngine(cfg *Config) (*dialog.Engine, error) {
+	pack, err := knowledge.EmbeddedPack(cfg.PackID)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := dialog.New(pack, understand.New(pack), dialog.Options{
+		IdleAfter: cfg.IdleTimeout,
+		Threshold: understand.DefaultThreshold,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", pack.ID, err)
+	}
+	return eng, nil
+}
+
+// newSender is the Messaging API client, or offlineSender while LINE is not
+// connected.
+func newSender(cfg *Config, log *slog.Logger) (bot.Sender, error) {
+	if !cfg.LineConnected() {
+		log.Warn("LINE is not connected: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are unset; POST /callback answers 503 until they are set")
+		return offlineSender{}, nil
+	}
+	c, err := lineapi.New(lineapi.Config{AccessToken: cfg.ChannelToken, BaseURL: cfg.LineAPIBaseURL, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("LINE connected", slog.String("api", cfg.LineAPIBaseURL))
+	return c, nil
+}
+
+// offlineSender is the Sender while LINE is not connected: no webhook can
+// arrive then, so it only ever sees work left from an earlier run, which it
+// reports as failed (visible to staff) instead of pretending to deliver.
+type offlineSender struct{}
+
+func (offlineSender) Send(context.Context, bot.Outgoing) (bot.Delivery, error) {
+	return bot.Delivery{}, errors.New("LINE is not connected (no channel access token)")
+}
+
+func (offlineSender) ShowLoading(context.Context, string, int) error { return nil }
