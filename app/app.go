@@ -71,6 +71,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 	}
 	proc := bot.NewProcessor(eng, db, sender)
 	proc.Logger = log
+	proc.IdleTimeout = cfg.IdleTimeout
 	if cfg.DeleteOnUnfollow {
 		log.Info("DELETE_ON_UNFOLLOW: everything about a user is deleted when they block the account")
 		proc.OnUnfollow = func(ctx context.Context, userID string) error {

@@ -72,6 +72,9 @@ type Processor struct {
 	// engine panic, a reply that cannot be rendered) is retried before it is
 	// marked failed and skipped.
 	MaxAttempts int
+	// IdleTimeout ends a conversation the bot owns when the user comes back
+	// after this long (0: never); the next message opens a new one.
+	IdleTimeout time.Duration
 	// OnUnfollow, when set, runs after an unfollow event's turn has
 	// committed (the conversation is closed), with the chat's lock still
 	// held and before the chat's next event. It must not take LockChat
@@ -89,6 +92,7 @@ func NewProcessor(engine Stepper, store Store, sender Sender) *Processor {
 		LoadingDelay:   DefaultLoadingDelay,
 		LoadingSeconds: DefaultLoadingSeconds,
 		MaxAttempts:    DefaultMaxAttempts,
+		IdleTimeout:    dialog.DefaultIdleAfter,
 	}
 }
 
@@ -308,27 +312,53 @@ func replyable(ev Event) bool {
 // nonText are the message types answered with "please write in text".
 var nonText = map[string]bool{"sticker": true, "image": true, "video": true, "audio": true, "file": true, "location": true}
 
-// plan maps an event to dialog input, runs the engine and renders the
-// replies. It runs inside the turn's transaction: no I/O here.
+// plan maps an event to dialog input, runs the engine, renders the replies
+// and decides what happens to the conversation. It runs inside the turn's
+// transaction: no I/O here.
 func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	ev := tc.Item.Event
-	pack := p.engine.Pack()
-	if pack != nil {
-		plan.PackID, plan.PackVersion = pack.ID, pack.Version
+	t := planner{p: p, tc: tc, plan: &plan, conv: tc.Conversation}
+	if pack := p.engine.Pack(); pack != nil {
+		t.packID, t.packVersion = pack.ID, pack.Version
 	}
-	plan.InType = ev.Type
+	t.trace = LogTrace{NodeBefore: tc.State.Node, NodeAfter: tc.State.Node, PackID: t.packID, PackVersion: t.packVersion}
+	inType := ev.Type
 	if ev.Type == "message" && ev.MessageType != "" {
-		plan.InType = ev.MessageType
+		inType = ev.MessageType
 	}
 	group := ev.SourceType == "group" || ev.SourceType == "room"
 
 	var in *dialog.Input
 	switch {
+	case ev.Type == EventStaffMessage:
+		msgs, err := linemsg.Render([]dialog.Reply{{Text: ev.Text}})
+		if err != nil {
+			return plan, err
+		}
+		t.trace.Reason = "staff"
+		t.conversation(OwnerStaff, ev.StaffID)
+		plan.Reply = &Reply{Messages: msgs, Author: AuthorStaff, StaffID: ev.StaffID, Trace: t.trace}
+		return plan, nil
+	case ev.Type == EventHandBack:
+		if t.conv != nil {
+			outcome := ev.Data
+			if outcome == "" {
+				outcome = OutcomeHandedOver
+			}
+			plan.Owner = &OwnerChange{Owner: OwnerBot}
+			plan.Finish = &Ending{Outcome: outcome, Reason: EndHandBack}
+		}
+		return plan, nil
 	case ev.Type == "unsend":
 		plan.UnsendMessageID = ev.MessageID
 		return plan, nil
 	case ev.Type == "unfollow":
-		plan.Unfollow, plan.Log, plan.Reason = true, true, "unfollow"
+		plan.Unfollow = true
+		if t.conv != nil {
+			t.trace.Reason = "unfollow"
+			plan.In = &Inbound{Type: inType, Trace: t.trace}
+			plan.Finish = &Ending{Outcome: OutcomeAbandoned, Reason: EndUnfollow}
+		}
 		return plan, nil
 	case group:
 		if !replyable(ev) {
@@ -342,23 +372,26 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 		plan.Follow = true
 		in = &dialog.Input{Kind: dialog.InputFollow}
 	case ev.Type == "postback":
-		plan.InText = ev.Data
 		in = &dialog.Input{Kind: dialog.InputPostback, Data: ev.Data}
 	case ev.Type == "message" && ev.MessageType == "text":
-		plan.InText = ev.Text
 		in = &dialog.Input{Kind: dialog.InputText, Text: ev.Text}
 	case ev.Type == "message" && nonText[ev.MessageType]:
 		in = &dialog.Input{Kind: dialog.InputNonText, Type: ev.MessageType}
 	default:
-		p.Logger.Info("ignoring event", slog.String("event_id", ev.ID), slog.String("type", plan.InType))
+		p.Logger.Info("ignoring event", slog.String("event_id", ev.ID), slog.String("type", inType))
 		return plan, nil
 	}
 	in.Time = ev.Timestamp
-	plan.Log = true
+	t.conversation(OwnerBot, "")
+	inText := in.Text
+	if in.Kind == dialog.InputPostback {
+		inText = in.Data
+	}
+	plan.In = &Inbound{Type: inType, Text: inText, Trace: t.trace}
 
-	if tc.Conversation != nil && tc.Conversation.Owner == OwnerStaff {
+	if t.conv != nil && t.conv.Owner == OwnerStaff {
 		// A person has the conversation: log what the user wrote, say nothing.
-		plan.Reason = "staff"
+		plan.In.Trace.Reason = "staff"
 		return plan, nil
 	}
 
@@ -366,15 +399,56 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	if err != nil {
 		return plan, err
 	}
-	plan.Result = &res
+	tr := res.Trace
+	t.trace = LogTrace{NodeBefore: tr.FromNode, NodeAfter: tr.ToNode, TopicBefore: tr.FromTopic, TopicAfter: tr.ToTopic,
+		Reason: tr.Reason, PackID: t.packID, PackVersion: t.packVersion}
+	plan.In.Trace = t.trace
+	plan.In.Trace.Intent, plan.In.Trace.Score = tr.Intent, tr.Score
+	plan.State = &res.State
+	plan.Position = &Position{Node: tr.ToNode, Topic: tr.ToTopic}
 	if len(res.Replies) > 0 {
 		msgs, err := linemsg.Render(res.Replies)
 		if err != nil {
 			return plan, err
 		}
-		plan.Messages = msgs
+		plan.Reply = &Reply{Messages: msgs, Author: AuthorBot, Trace: t.trace}
+	}
+	owner := OwnerBot
+	if t.conv != nil {
+		owner = t.conv.Owner
+	}
+	if tr.Handoff && owner == OwnerBot {
+		at := tc.Now
+		plan.Owner = &OwnerChange{Owner: OwnerWaiting, HandoffAt: &at}
+	}
+	if tr.Resolved {
+		plan.Finish = &Ending{Outcome: OutcomeResolved, Reason: EndResolved}
 	}
 	return plan, nil
+}
+
+// planner holds what plan works out on the way.
+type planner struct {
+	p                   *Processor
+	tc                  TurnContext
+	plan                *TurnPlan
+	conv                *ConversationRef // the open conversation the turn logs into; nil: one is opened
+	packID, packVersion string
+	trace               LogTrace
+}
+
+// conversation makes sure the turn has a conversation to log into: the
+// chat's open one, unless the bot owns it and the user comes back after the
+// idle time-out (it ends, abandoned), else a new one for owner.
+func (t *planner) conversation(owner, staffID string) {
+	if c := t.conv; c != nil && c.Owner == OwnerBot && t.p.IdleTimeout > 0 &&
+		t.tc.Item.Event.Timestamp.Sub(c.LastActivityAt) > t.p.IdleTimeout {
+		t.plan.Close = &Ending{Outcome: OutcomeAbandoned, Reason: EndIdle}
+		t.conv = nil
+	}
+	if t.conv == nil {
+		t.plan.Open = &Opening{Owner: owner, StaffID: staffID, PackID: t.packID, PackVersion: t.packVersion}
+	}
 }
 
 // step calls the engine, turning a panic into an error so one bad event
@@ -402,9 +476,12 @@ func (p *Processor) HandleNow(ctx context.Context, ev Event) (Turn, error) {
 			return
 		}
 		found = true
-		turn = Turn{Node: tc.State.Node, Messages: plan.Messages}
-		if plan.Result != nil {
-			turn.Node, turn.Topic = plan.Result.Trace.ToNode, plan.Result.Trace.ToTopic
+		turn = Turn{Node: tc.State.Node}
+		if plan.Reply != nil {
+			turn.Messages = plan.Reply.Messages
+		}
+		if plan.Position != nil {
+			turn.Node, turn.Topic = plan.Position.Node, plan.Position.Topic
 		}
 		if turn.Messages == nil {
 			turn.Messages = []json.RawMessage{}

@@ -72,7 +72,8 @@ func (e *fakeEngine) Step(st dialog.State, in dialog.Input) dialog.Result {
 	return dialog.Result{
 		State:   next,
 		Replies: []dialog.Reply{{Text: text, QuickReplies: []dialog.QuickReply{{Label: "はい", Data: "a=yes"}}}},
-		Trace:   dialog.Trace{Reason: dialog.ReasonAnswer, FromNode: st.Node, ToNode: next.Node, ToTopic: "topic-" + next.Node},
+		Trace: dialog.Trace{Reason: dialog.ReasonAnswer, FromNode: st.Node, ToNode: next.Node, ToTopic: "topic-" + next.Node,
+			Handoff: in.Text == "人と話したい", Resolved: in.Text == "解決しました"},
 	}
 }
 
@@ -121,7 +122,11 @@ func (s *fakeSender) Send(ctx context.Context, out bot.Outgoing) (bot.Delivery, 
 		texts = append(texts, v.Text)
 	}
 	s.sends = append(s.sends, sent{Chat: out.ChatID, RetryKey: out.RetryKey, Texts: texts, Attempted: out.Attempted})
-	return bot.Delivery{Via: "reply", RequestID: fmt.Sprintf("req-%d", len(s.sends))}, nil
+	via := "reply"
+	if out.ReplyToken == "" {
+		via = "push"
+	}
+	return bot.Delivery{Via: via, RequestID: fmt.Sprintf("req-%d", len(s.sends))}, nil
 }
 
 func (s *fakeSender) ShowLoading(ctx context.Context, userID string, seconds int) error {
@@ -391,38 +396,163 @@ func TestUnfollowAndFollow(t *testing.T) {
 	})
 }
 
-func TestStaffOwnedConversationIsSilent(t *testing.T) {
+// TestStaffTakeOverAndHandBack follows a conversation from the bot to a
+// person and back: asking for a person makes it wait, a takeover silences
+// the bot, the staff member's message goes out by push with its author,
+// and the hand back ends the conversation; the next message opens a new one.
+func TestStaffTakeOverAndHandBack(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		e, s := &fakeEngine{}, &fakeSender{}
 		p := newProcessor(db, e, s)
 		mustHandle(t, p, text("e1", "U1", "人と話したい", t0))
 		conv, _ := conversation(t, db, "U1")
-		if err := db.SetOwner(ctx, conv.ID, bot.OwnerStaff, "staff-1", "admin"); err != nil {
+		if conv.Owner != bot.OwnerWaiting || conv.HandoffAt == nil {
+			t.Fatalf("after asking for a person: owner %q, handoff_at %v", conv.Owner, conv.HandoffAt)
+		}
+		if _, err := db.TakeOver(ctx, conv.ID, "staff-1"); err != nil {
 			t.Fatal(err)
 		}
 		turn := mustHandle(t, p, text("e2", "U1", "まだですか", t0.Add(time.Minute)))
 		if len(turn.Messages) != 0 || len(s.Sends()) != 1 || len(e.Steps()) != 1 {
 			t.Fatalf("bot answered a staff-owned conversation: %+v, steps %v", turn, e.Steps())
 		}
+		staff := bot.StaffMessage("U1", "staff-1", "担当の佐藤です", t0.Add(2*time.Minute))
+		if turn := mustHandle(t, p, staff); len(turn.Messages) != 1 {
+			t.Fatalf("staff message: %+v", turn)
+		}
+		if got := s.Sends(); len(got) != 2 || got[1].Texts[0] != "担当の佐藤です" || got[1].Attempted {
+			t.Fatalf("sends %+v", got)
+		}
 		conv, msgs := conversation(t, db, "U1")
-		last := msgs[len(msgs)-1]
-		if last.Direction != storage.DirectionIn || last.Text != "まだですか" || last.Reason != "staff" {
-			t.Fatalf("inbound not logged: %+v", last)
+		if conv.Owner != bot.OwnerStaff || conv.AssignedStaffID == nil || *conv.AssignedStaffID != "staff-1" {
+			t.Fatalf("owner %q %v", conv.Owner, conv.AssignedStaffID)
 		}
-		if conv.AssignedStaffID == nil || *conv.AssignedStaffID != "staff-1" {
-			t.Fatalf("assigned staff %+v", conv.AssignedStaffID)
+		var authors []string
+		for _, m := range msgs {
+			a := m.Author
+			if m.StaffID != nil {
+				a += ":" + *m.StaffID
+			}
+			authors = append(authors, a)
 		}
-		// Back to the bot: it answers again.
-		if err := db.SetOwner(ctx, conv.ID, bot.OwnerBot, "", "admin"); err != nil {
+		if want := []string{"user", "bot", "user", "staff:staff-1"}; !slices.Equal(authors, want) {
+			t.Fatalf("authors %v, want %v", authors, want)
+		}
+		if last := msgs[len(msgs)-1]; last.Text != "担当の佐藤です" || last.WebhookEventID != staff.ID || last.DeliveryStatus != storage.StatusSent || last.Via != "push" {
+			t.Fatalf("staff message logged as %+v", last)
+		}
+		if msgs[2].Reason != "staff" {
+			t.Fatalf("user's message while staff own it: %+v", msgs[2])
+		}
+
+		mustHandle(t, p, bot.HandBack("U1", "staff-1", "", t0.Add(3*time.Minute)))
+		convs, _ := db.Conversations(ctx, "U1")
+		c := convs[0]
+		if c.Status != storage.ConversationClosed || c.Outcome == nil || *c.Outcome != bot.OutcomeHandedOver || c.EndReason != bot.EndHandBack ||
+			c.Owner != bot.OwnerBot || c.AssignedStaffID != nil || c.HandoffAt != nil {
+			t.Fatalf("after hand back: %+v", c)
+		}
+		if turn := mustHandle(t, p, text("e3", "U1", "もういいです", t0.Add(4*time.Minute))); len(turn.Messages) != 1 {
+			t.Fatalf("bot silent after hand back: %+v", turn)
+		}
+		if convs, _ = db.Conversations(ctx, "U1"); len(convs) != 2 || convs[0].Status != storage.ConversationOpen || convs[0].Owner != bot.OwnerBot {
+			t.Fatalf("after the hand back the next message opens a new conversation: %+v", convs)
+		}
+	})
+}
+
+// TestConversationEnds: a conversation ends when the dialog resolves it and
+// when the user comes back after the idle time-out (unless a person owns it),
+// and the next message opens a new one; the outcome is stored.
+func TestConversationEnds(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		p := newProcessor(db, &fakeEngine{}, &fakeSender{})
+		p.IdleTimeout = 30 * time.Minute
+		at := t0
+		say := func(id, body string, after time.Duration) {
+			at = at.Add(after)
+			mustHandle(t, p, text(id, "U1", body, at))
+		}
+		say("e1", "こんにちは", 0)
+		say("e2", "解決しました", time.Minute)
+		say("e3", "もう一つ", time.Minute)
+		say("e4", "戻りました", time.Hour)
+		say("e5", "人と話したい", time.Minute)
+		say("e6", "まだですか", 2*time.Hour) // waiting: no time-out
+		convs, _ := db.Conversations(ctx, "U1")
+		type end struct{ status, outcome, reason, owner string }
+		var got []end
+		for _, c := range slices.Backward(convs) {
+			e := end{c.Status, "", c.EndReason, c.Owner}
+			if c.Outcome != nil {
+				e.outcome = *c.Outcome
+			}
+			got = append(got, e)
+		}
+		want := []end{
+			{storage.ConversationClosed, bot.OutcomeResolved, bot.EndResolved, bot.OwnerBot},
+			{storage.ConversationClosed, bot.OutcomeAbandoned, bot.EndIdle, bot.OwnerBot},
+			{storage.ConversationOpen, "", "", bot.OwnerWaiting},
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("conversations %+v, want %+v", got, want)
+		}
+		for i, n := range []int{4, 2, 6} {
+			if msgs, _ := db.Messages(ctx, convs[len(convs)-1-i].ID); len(msgs) != n {
+				t.Errorf("conversation %d has %d messages, want %d", i+1, len(msgs), n)
+			}
+		}
+	})
+}
+
+// TestTakeOverRace: of several staff members taking over at once, one wins
+// and every other learns who has it.
+func TestTakeOverRace(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		mustHandle(t, newProcessor(db, &fakeEngine{}, &fakeSender{}), text("e1", "U1", "人と話したい", t0))
+		conv, _ := conversation(t, db, "U1")
+		const n = 8
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { _, errs[i] = db.TakeOver(ctx, conv.ID, fmt.Sprint("staff-", i)) })
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			var taken *storage.TakenError
+			switch {
+			case err == nil && winner < 0:
+				winner = i
+			case errors.As(err, &taken):
+			default:
+				t.Fatalf("takeover %d: %v", i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("nobody won")
+		}
+		for i, err := range errs {
+			var taken *storage.TakenError
+			if i != winner && (!errors.As(err, &taken) || taken.StaffID != fmt.Sprint("staff-", winner)) {
+				t.Fatalf("loser %d got %v, want taken by staff-%d", i, err, winner)
+			}
+		}
+		if _, err := db.TakeOver(ctx, conv.ID, fmt.Sprint("staff-", winner)); err != nil {
+			t.Fatalf("the owner taking over again: %v", err)
+		}
+		if _, err := db.TakeOver(ctx, conv.ID+100, "staff-1"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("unknown conversation: %v", err)
+		}
+		if err := db.SetOutcome(ctx, conv.ID, bot.OutcomeNotResolved, "staff-1"); err != nil {
 			t.Fatal(err)
 		}
-		if turn := mustHandle(t, p, text("e3", "U1", "もういいです", t0.Add(2*time.Minute))); len(turn.Messages) != 1 {
-			t.Fatalf("bot silent after release: %+v", turn)
-		}
 		var audits []storage.AuditLog
-		db.Gorm().Find(&audits)
-		if len(audits) != 2 || audits[0].Actor != "admin" {
+		db.Gorm().Order("id").Find(&audits)
+		if len(audits) != 3 || audits[0].Action != storage.AuditTakeOver || audits[2].Detail != bot.OutcomeNotResolved {
 			t.Fatalf("audit %+v", audits)
 		}
 	})

@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Event is one webhook event as accepted into the inbox. Text is already
@@ -24,6 +26,25 @@ type Event struct {
 	ReplyToken  string    // "" when the event carries none
 	Timestamp   time.Time // when the event occurred (not when it was delivered)
 	Redelivery  bool
+	StaffID     string // staff events: who acted
+}
+
+// Staff events: what staff do to a conversation goes through the inbox and
+// the pipeline like the user's events, in order with them.
+const (
+	EventStaffMessage = "staff_message" // Text goes to the chat by push
+	EventHandBack     = "handback"      // the bot takes the conversation back; Data is the outcome ("" handed_over)
+)
+
+// StaffMessage is a staff member's message to a chat, as an event.
+func StaffMessage(chatID, staffID, text string, now time.Time) Event {
+	return Event{ID: "staff-" + uuid.NewString(), Type: EventStaffMessage, ChatID: chatID, StaffID: staffID, Text: text, Timestamp: now}
+}
+
+// HandBack is a staff member handing a chat's conversation back to the bot,
+// with the outcome they chose ("" for OutcomeHandedOver), as an event.
+func HandBack(chatID, staffID, outcome string, now time.Time) Event {
+	return Event{ID: "staff-" + uuid.NewString(), Type: EventHandBack, ChatID: chatID, StaffID: staffID, Data: outcome, Timestamp: now}
 }
 
 // Inbox durably accepts events. Accept returns only after the events are
@@ -51,17 +72,14 @@ type Outgoing struct {
 }
 
 // OutgoingLog is what the conversation log keeps about an Outgoing besides
-// its messages: the conversation, the event and the turn that made it.
+// its messages: the conversation, the event and the turn that made it, and
+// who wrote it.
 type OutgoingLog struct {
 	ConversationID int64
 	WebhookEventID string
-	NodeBefore     string
-	NodeAfter      string
-	TopicBefore    string
-	TopicAfter     string
-	Reason         string
-	PackID         string
-	PackVersion    string
+	Author         string // AuthorBot or AuthorStaff
+	StaffID        string
+	Trace          LogTrace
 	At             time.Time // when the turn made the reply
 }
 

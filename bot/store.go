@@ -9,10 +9,35 @@ import (
 	"github.com/todoku/todoku/dialog"
 )
 
-// Conversation owners: while staff own a conversation the bot stays silent.
+// Conversation owners. The bot answers while it owns a conversation or the
+// conversation waits for a person; while staff own it the bot is silent.
 const (
-	OwnerBot   = "bot"
-	OwnerStaff = "staff"
+	OwnerBot     = "bot"
+	OwnerWaiting = "waiting" // the user asked for a person, or the bot gave up
+	OwnerStaff   = "staff"   // a staff member (ConversationRef.StaffID) has it
+)
+
+// Outcomes of a conversation, stored when it ends (staff may set them too).
+const (
+	OutcomeResolved    = "resolved"
+	OutcomeHandedOver  = "handed_over"
+	OutcomeAbandoned   = "abandoned"
+	OutcomeNotResolved = "not_resolved"
+)
+
+// Why a conversation ended.
+const (
+	EndResolved = "resolved" // the dialog reached a resolved node
+	EndIdle     = "idle"     // the user came back after the idle time-out
+	EndHandBack = "handback" // staff handed it back to the bot
+	EndUnfollow = "unfollow" // the user blocked the account
+)
+
+// Authors of logged messages; a staff member's messages also name them.
+const (
+	AuthorUser  = "user"
+	AuthorBot   = "bot"
+	AuthorStaff = "staff"
 )
 
 // ErrNotPending is returned by Store.RunTurn when the inbox event was already
@@ -27,10 +52,12 @@ type InboxItem struct {
 	Attempts   int // failed processing attempts so far
 }
 
-// ConversationRef is the open conversation a turn belongs to.
+// ConversationRef is the chat's open conversation as a turn reads it.
 type ConversationRef struct {
-	ID    int64
-	Owner string // OwnerBot or OwnerStaff
+	ID             int64
+	Owner          string // OwnerBot, OwnerWaiting or OwnerStaff
+	StaffID        string // the staff member who owns it
+	LastActivityAt time.Time
 }
 
 // TurnContext is what the pipeline sees inside a turn's transaction.
@@ -38,31 +65,84 @@ type TurnContext struct {
 	Item         InboxItem
 	Conversation *ConversationRef // the chat's open conversation; nil when none is open
 	State        dialog.State     // the chat's session state (zero for a new chat)
+	Now          time.Time        // the turn's time, as stored
 }
 
-// TurnPlan is what the pipeline decided for one event. The store applies it
-// atomically together with marking the inbox event done.
+// TurnPlan is what the pipeline decided for one event, as commands the
+// store carries out in one transaction with marking the event done, in
+// this order, deciding nothing itself.
 type TurnPlan struct {
-	// Log writes the event to the conversation log as an inbound message,
-	// opening a conversation when none is open.
-	Log    bool
-	InType string // text, postback, sticker, follow, unfollow, ...
-	InText string // redacted text, or the postback data
-	Reason string // for the log when the engine was not called ("staff", "ignored", ...)
-
-	// Result is the engine's step; nil when the engine was not called. Its
-	// State is saved as the chat's session and its Trace goes into the log.
-	Result      *dialog.Result
-	PackID      string
-	PackVersion string
-
-	// Messages are the rendered replies (LINE message objects); empty means
-	// nothing is sent. They go into the outbox in the same transaction.
-	Messages []json.RawMessage
+	// Close ends the chat's open conversation before anything is logged.
+	Close *Ending
+	// Open starts a conversation (the chat has none open, or Close ended it).
+	Open *Opening
+	// In logs the event as the user's message in the conversation.
+	In *Inbound
+	// State is the session to save; nil leaves it as it was.
+	State *dialog.State
+	// Reply goes into the outbox for delivery; its messages are logged once
+	// the delivery has ended, with its outcome.
+	Reply *Reply
+	// Position is where the dialog is now, for the console's lists.
+	Position *Position
+	// Owner changes who owns the conversation.
+	Owner *OwnerChange
+	// Finish ends the conversation after this turn.
+	Finish *Ending
 
 	Follow          bool   // the user (re)added the account
-	Unfollow        bool   // the user blocked the account: close the conversation
+	Unfollow        bool   // the user blocked the account
 	UnsendMessageID string // the user unsent this message: hide its text
+}
+
+// Ending is how a conversation ends.
+type Ending struct {
+	Outcome string // Outcome*
+	Reason  string // End*
+}
+
+// Opening is a new conversation.
+type Opening struct {
+	Owner       string // OwnerBot, or OwnerStaff when staff write first
+	StaffID     string
+	PackID      string
+	PackVersion string
+}
+
+// OwnerChange is a conversation's new owner and handoff time.
+type OwnerChange struct {
+	Owner     string
+	StaffID   string     // "" clears the assignment
+	HandoffAt *time.Time // nil clears it
+}
+
+// Position is the dialog's node and topic.
+type Position struct{ Node, Topic string }
+
+// LogTrace is what the log records of the turn with each of its messages.
+type LogTrace struct {
+	NodeBefore, NodeAfter   string
+	TopicBefore, TopicAfter string
+	Intent                  string
+	Score                   float64
+	Reason                  string
+	PackID, PackVersion     string
+}
+
+// Inbound is the event as the log records it (its ids and time come from
+// the event).
+type Inbound struct {
+	Type  string // text, postback, sticker, follow, unfollow, ...
+	Text  string // redacted text, or the postback data
+	Trace LogTrace
+}
+
+// Reply is a turn's messages to the chat.
+type Reply struct {
+	Messages []json.RawMessage // LINE message objects, sent as they are
+	Author   string            // AuthorBot or AuthorStaff
+	StaffID  string
+	Trace    LogTrace
 }
 
 // Store is what the pipeline needs from the database (storage.DB implements

@@ -157,6 +157,17 @@ func (w *Workers) Notify(chatIDs ...string) {
 	}
 }
 
+// Submit accepts events into the inbox and queues their chats: how what
+// staff do (StaffMessage, HandBack) joins the pipeline, in order with the
+// user's events. It returns once the events are committed.
+func (w *Workers) Submit(ctx context.Context, events ...Event) error {
+	if _, err := w.p.store.Accept(ctx, events); err != nil {
+		return err
+	}
+	w.NotifyEvents(events)
+	return nil
+}
+
 // NotifyEvents queues the chats of events.
 func (w *Workers) NotifyEvents(events []Event) {
 	ids := make([]string, 0, len(events))

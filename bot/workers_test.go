@@ -192,7 +192,8 @@ func TestWorkersCrashRecovery(t *testing.T) {
 		out, err := db1.RunTurn(ctx, items[0], time.Now(), func(tc bot.TurnContext) (bot.TurnPlan, error) {
 			res := e1.Step(tc.State, dialog.Input{Kind: dialog.InputText, Text: tc.Item.Event.Text})
 			msgs, err := linemsg.Render(res.Replies)
-			return bot.TurnPlan{Log: true, InType: "text", InText: tc.Item.Event.Text, Result: &res, Messages: msgs}, err
+			return bot.TurnPlan{Open: &bot.Opening{Owner: bot.OwnerBot}, In: &bot.Inbound{Type: "text", Text: tc.Item.Event.Text}, State: &res.State,
+				Reply: &bot.Reply{Messages: msgs, Author: bot.AuthorBot}}, err
 		})
 		if err != nil || out == nil {
 			t.Fatalf("RunTurn: %v, %v", out, err)

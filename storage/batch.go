@@ -256,10 +256,10 @@ func planOnce(plan func(bot.TurnContext) (bot.TurnPlan, error), failed *error) f
 // with its chat's open conversation, in the order of the arrays. The ids
 // are also named as = ANY($1), so the prepared statement's generic plan
 // finds the rows by index.
-const readTurnsSQL = `SELECT t.n, i.status, COALESCE(c.id, 0), COALESCE(c.owner, ''), c.handoff_at IS NOT NULL
+const readTurnsSQL = `SELECT t.n, i.status, COALESCE(c.id, 0), COALESCE(c.owner, ''), COALESCE(c.assigned_staff_id, ''), c.last_activity_at
 	FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS t(seq, chat_id, n)
 	JOIN inbox_events i ON i.id = t.seq
-	LEFT JOIN conversations c ON c.id = (SELECT MAX(id) FROM conversations WHERE user_id = t.chat_id AND status = 'open')
+	LEFT JOIN conversations c ON c.user_id = t.chat_id AND c.status = 'open'
 	WHERE i.id = ANY($1)
 	FOR UPDATE OF i`
 
@@ -291,10 +291,12 @@ func (db *DB) runTurnsPostgres(ctx context.Context, items []bot.InboxItem, now t
 			for rows.Next() {
 				var n int
 				var rd turnRead
-				if err := rows.Scan(&n, &rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff); err != nil {
+				var c convCols
+				if err := rows.Scan(append([]any{&n, &rd.status}, c.dest()...)...); err != nil {
 					rows.Close()
 					return err
 				}
+				rd.conv = c.ref()
 				reads[n-1], found[n-1] = rd, true
 			}
 			rows.Close()
@@ -384,6 +386,7 @@ type pgDeferred struct {
 	convIDs    []int64
 	convNodes  []string
 	convTopics []string
+	convAts    []time.Time
 
 	doneIDs      []int64
 	donePayloads []string
@@ -403,7 +406,8 @@ func (d *pgDeferred) updateSession(chat, state string, oldVersion int64) {
 	d.sessVersions = append(d.sessVersions, oldVersion)
 }
 
-func (d *pgDeferred) touchConversation(id int64, node, topic string) {
+func (d *pgDeferred) touchConversation(id int64, at time.Time, node, topic string) {
+	d.convAts = append(d.convAts, at)
 	d.convIDs = append(d.convIDs, id)
 	d.convNodes = append(d.convNodes, node)
 	d.convTopics = append(d.convTopics, topic)
@@ -426,12 +430,12 @@ func (d *pgDeferred) queue(db *DB, pipe *pgPipe, now time.Time) {
 		q.WriteString(`INSERT INTO messages
 			(conversation_id, direction, type, text, line_message_id, webhook_event_id,
 			 node_before, node_after, topic_before, topic_after, intent, score, reason, pack_id, pack_version,
-			 at, created_at) VALUES `)
+			 at, created_at, author) VALUES `)
 		for i := range d.inRows {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?" + strings.Repeat(", ?", inRowArgs-1) + ")")
+			q.WriteString("(?" + strings.Repeat(", ?", inRowArgs-1) + ", '" + bot.AuthorUser + "')")
 		}
 		add(db.rebind(q.String()), d.inArgs...)
 	}
@@ -442,10 +446,10 @@ func (d *pgDeferred) queue(db *DB, pipe *pgPipe, now time.Time) {
 			now, d.sessChats, d.sessStates, d.sessVersions)
 	}
 	if len(d.convIDs) > 0 {
-		add(`UPDATE conversations SET last_activity_at = $1, node = t.node, topic = t.topic
-			FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(id, node, topic)
-			WHERE conversations.id = ANY($2) AND conversations.id = t.id`,
-			now, d.convIDs, d.convNodes, d.convTopics)
+		add(`UPDATE conversations SET last_activity_at = t.at, node = t.node, topic = t.topic
+			FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[]) AS t(id, at, node, topic)
+			WHERE conversations.id = ANY($1) AND conversations.id = t.id`,
+			d.convIDs, d.convAts, d.convNodes, d.convTopics)
 	}
 	if len(d.doneIDs) > 0 {
 		add(`UPDATE inbox_events SET status = '`+StatusDone+`', processed_at = $1, payload = t.payload, error = ''

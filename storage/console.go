@@ -43,30 +43,84 @@ func (db *DB) Messages(ctx context.Context, conversationID int64) ([]Message, er
 	return ms, nil
 }
 
-// SetOwner hands a conversation to staff (owner "staff", with the staff
-// member's id) or back to the bot (owner "bot"), and records who did it.
-func (db *DB) SetOwner(ctx context.Context, conversationID int64, owner, staffID, actor string) error {
-	if owner != bot.OwnerBot && owner != bot.OwnerStaff {
-		return fmt.Errorf("storage: unknown owner %q", owner)
+// ErrClosed is returned for a conversation that has ended.
+var ErrClosed = errors.New("storage: conversation is closed")
+
+// TakenError says that another staff member owns the conversation.
+type TakenError struct{ StaffID string }
+
+func (e *TakenError) Error() string {
+	return "storage: conversation is owned by staff member " + e.StaffID
+}
+
+// Audit actions of staff on conversations.
+const (
+	AuditTakeOver = "conversation.takeover"
+	AuditOutcome  = "conversation.outcome"
+)
+
+// TakeOver makes staffID the owner of an open conversation (from bot or
+// waiting; again for its owner is a no-op). It is one conditional UPDATE,
+// so of two staff members taking over at once one wins and the other gets
+// a *TakenError naming the winner. It returns the conversation as it is
+// afterwards, and records who took it over.
+func (db *DB) TakeOver(ctx context.Context, conversationID int64, staffID string) (Conversation, error) {
+	if staffID == "" {
+		return Conversation{}, errors.New("storage: take over: empty staff id")
 	}
-	var assigned *string
-	if owner == bot.OwnerStaff && staffID != "" {
-		assigned = &staffID
-	}
-	now := db.now()
+	var c Conversation
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Conversation{}).Where("id = ?", conversationID).
-			Updates(map[string]any{"owner": owner, "assigned_staff_id": assigned})
+		res := tx.Model(&Conversation{}).
+			Where("id = ? AND status = ? AND (owner <> ? OR assigned_staff_id = ?)", conversationID, ConversationOpen, bot.OwnerStaff, staffID).
+			Updates(map[string]any{"owner": bot.OwnerStaff, "assigned_staff_id": staffID})
+		if res.Error != nil {
+			return res.Error
+		}
+		if err := tx.First(&c, conversationID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if res.RowsAffected == 0 {
+			if c.Status != ConversationOpen {
+				return ErrClosed
+			}
+			holder := ""
+			if c.AssignedStaffID != nil {
+				holder = *c.AssignedStaffID
+			}
+			return &TakenError{StaffID: holder}
+		}
+		return tx.Create(&AuditLog{Actor: staffID, Action: AuditTakeOver, SubjectID: fmt.Sprint(conversationID), At: db.now()}).Error
+	})
+	var taken *TakenError
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrClosed) && !errors.As(err, &taken) {
+		return Conversation{}, fmt.Errorf("storage: take over: %w", err)
+	}
+	return c, err
+}
+
+// SetOutcome records staff's verdict on a conversation, open or closed
+// (bot.Outcome*), and who gave it.
+func (db *DB) SetOutcome(ctx context.Context, conversationID int64, outcome, actor string) error {
+	switch outcome {
+	case bot.OutcomeResolved, bot.OutcomeHandedOver, bot.OutcomeAbandoned, bot.OutcomeNotResolved:
+	default:
+		return fmt.Errorf("storage: unknown outcome %q", outcome)
+	}
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Conversation{}).Where("id = ?", conversationID).Update("outcome", outcome)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return tx.Create(&AuditLog{Actor: actor, Action: "conversation.owner." + owner, SubjectID: fmt.Sprint(conversationID), At: now}).Error
+		return tx.Create(&AuditLog{Actor: actor, Action: AuditOutcome, SubjectID: fmt.Sprint(conversationID), Detail: outcome, At: db.now()}).Error
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("storage: set owner: %w", err)
+		return fmt.Errorf("storage: set outcome: %w", err)
 	}
 	return err
 }

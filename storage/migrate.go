@@ -20,6 +20,7 @@ type migration struct {
 var migrations = []migration{
 	{"initial schema", migrateInitial},
 	{"cheaper writes on the hot path", migrateHotUpdates},
+	{"conversations for people", migratePeople},
 }
 
 // SchemaVersion is the version this binary expects.
@@ -199,6 +200,34 @@ func migrateHotUpdates(tx *gorm.DB, dialect string) error {
 	return execAll(tx, dialect, stmts...)
 }
 
+// migratePeople is the data model staff work on:
+//   - a conversation's owner is bot, waiting (for a person) or staff; open
+//     conversations already handed off are waiting;
+//   - a conversation that ended keeps its outcome and why it ended; the rows
+//     closed so far were closed by unfollow;
+//   - one open conversation per user, enforced by a unique partial index;
+//     should a user have several open, the newest stays open;
+//   - every message names its author (user, bot, or a staff member);
+//   - users keep when their profile was last fetched;
+//   - pending outbox rows with a reply token count as attempted, as every
+//     row made from now on does from its turn's commit.
+func migratePeople(tx *gorm.DB, dialect string) error {
+	return execAll(tx, dialect,
+		`ALTER TABLE conversations ADD COLUMN outcome TEXT`,
+		`ALTER TABLE conversations ADD COLUMN end_reason TEXT NOT NULL DEFAULT ''`,
+		`UPDATE conversations SET owner = 'waiting' WHERE status = 'open' AND owner = 'bot' AND handoff_at IS NOT NULL`,
+		`UPDATE conversations SET outcome = 'abandoned', end_reason = 'unfollow' WHERE status = 'closed'`,
+		`UPDATE conversations SET status = 'closed', outcome = 'abandoned', end_reason = 'idle', closed_at = last_activity_at
+			WHERE status = 'open' AND id NOT IN (SELECT MAX(id) FROM conversations WHERE status = 'open' GROUP BY user_id)`,
+		`CREATE UNIQUE INDEX conversations_open_user ON conversations (user_id) WHERE status = 'open'`,
+		`ALTER TABLE messages ADD COLUMN author TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE messages ADD COLUMN staff_id TEXT`,
+		`UPDATE messages SET author = CASE direction WHEN 'in' THEN 'user' ELSE 'bot' END`,
+		`ALTER TABLE users ADD COLUMN profile_at {TS}`,
+		`UPDATE outbox SET attempted = TRUE WHERE status = 'pending' AND reply_token <> ''`,
+	)
+}
+
 const createSchemaVersion = `CREATE TABLE IF NOT EXISTS schema_version (
 	version     INTEGER PRIMARY KEY,
 	name        TEXT NOT NULL,
@@ -209,8 +238,11 @@ const createSchemaVersion = `CREATE TABLE IF NOT EXISTS schema_version (
 // Postgres concurrent callers (several replicas starting at once, a
 // migrate Job) serialise on an advisory lock, and each step re-checks the
 // version after taking it.
-func (db *DB) Migrate(ctx context.Context) error {
-	for i, m := range migrations {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrateTo(ctx, len(migrations)) }
+
+// migrateTo applies the migrations up to version n.
+func (db *DB) migrateTo(ctx context.Context, n int) error {
+	for i, m := range migrations[:n] {
 		version := i + 1
 		err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if db.dialect == Postgres {

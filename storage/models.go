@@ -18,29 +18,33 @@ const (
 
 // User is a LINE user, or a group or room the bot was added to.
 type User struct {
-	ID           string `gorm:"primaryKey"` // LINE user id (or group/room id)
-	Kind         string // user, group, room
-	DisplayName  string
+	ID           string     `gorm:"primaryKey"` // LINE user id (or group/room id)
+	Kind         string     // user, group, room
+	DisplayName  string     // from the LINE profile, best effort
+	ProfileAt    *time.Time // when DisplayName was last fetched
 	FollowedAt   *time.Time
 	UnfollowedAt *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
 
-// Conversation is one user's conversation from its first message (or
-// follow) until it is closed (unfollow). While Owner is "staff" the bot
-// stays silent.
+// Conversation is one user's conversation from its first logged event
+// until it ends (resolved, idle time-out, hand back, unfollow); the next
+// event opens a new one. A user has at most one open. While Owner is
+// "staff" the bot stays silent.
 type Conversation struct {
 	ID              int64 `gorm:"primaryKey"`
 	UserID          string
-	Status          string // open, closed
-	Owner           string // bot, staff
-	AssignedStaffID *string
-	PackID          string // the pack that started the conversation
+	Status          string  // open, closed
+	Owner           string  // bot, waiting (for a person), staff (bot.Owner*)
+	AssignedStaffID *string // the staff member who owns it
+	Outcome         *string // resolved, handed_over, abandoned, not_resolved (bot.Outcome*); nil while open
+	EndReason       string  // why it ended: resolved, idle, handback, unfollow (bot.End*); "" while open
+	PackID          string  // the pack that started the conversation
 	PackVersion     string
 	Node            string // current node and topic, for the console's lists
 	Topic           string
-	HandoffAt       *time.Time // when the dialog handed the conversation to a person
+	HandoffAt       *time.Time // when it started waiting for a person; cleared on hand back
 	StartedAt       time.Time
 	LastActivityAt  time.Time
 	ClosedAt        *time.Time
@@ -51,8 +55,10 @@ type Conversation struct {
 type Message struct {
 	ID             int64 `gorm:"primaryKey"`
 	ConversationID int64
-	Direction      string // in, out
-	Type           string // text, postback, sticker, follow, ... (in); text, template (out)
+	Direction      string  // in, out
+	Author         string  // user, bot, staff (bot.Author*)
+	StaffID        *string // the staff member who wrote it (author staff)
+	Type           string  // text, postback, sticker, follow, ... (in); text, template (out)
 	Text           string
 	Unsent         bool
 	UnsentAt       *time.Time

@@ -54,9 +54,7 @@ func scanOutgoing(rows rowScanner) ([]bot.Outgoing, error) {
 			if err := json.Unmarshal([]byte(logJSON), &l); err != nil {
 				return nil, fmt.Errorf("storage: outbox row %d: %w", o.ID, err)
 			}
-			o.Log = &bot.OutgoingLog{ConversationID: convID, WebhookEventID: l.WebhookEventID,
-				NodeBefore: l.NodeBefore, NodeAfter: l.NodeAfter, TopicBefore: l.TopicBefore, TopicAfter: l.TopicAfter,
-				Reason: l.Reason, PackID: l.PackID, PackVersion: l.PackVersion, At: l.At.UTC()}
+			o.Log = l.outgoing(convID)
 		}
 		o.EventTime = o.EventTime.UTC()
 		out = append(out, o)
@@ -124,6 +122,7 @@ func (db *DB) recordDeliveries(ctx context.Context, done []bot.DeliveryOutcome, 
 			continue
 		}
 		l := d.Out.Log
+		t := l.Trace
 		status, via, reqID, sentAt := StatusSent, d.Delivery.Via, d.Delivery.RequestID, any(now)
 		if d.Failure != "" {
 			status, via, reqID, sentAt = StatusFailed, "", "", nil
@@ -133,15 +132,15 @@ func (db *DB) recordDeliveries(ctx context.Context, done []bot.DeliveryOutcome, 
 			if len(logArgs) > 0 {
 				logged.WriteString(", ")
 			}
-			logged.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			logArgs = append(logArgs, l.ConversationID, DirectionOut, typ, text, l.WebhookEventID,
-				l.NodeBefore, l.NodeAfter, l.TopicBefore, l.TopicAfter, l.Reason, l.PackID, l.PackVersion,
+			logged.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			logArgs = append(logArgs, l.ConversationID, DirectionOut, l.Author, nullString(l.StaffID), typ, text, l.WebhookEventID,
+				t.NodeBefore, t.NodeAfter, t.TopicBefore, t.TopicAfter, t.Reason, t.PackID, t.PackVersion,
 				id, status, via, d.Out.RetryKey, reqID, d.Failure, l.At, now, sentAt)
 		}
 	}
 	if len(logArgs) > 0 {
 		stmts = append(stmts, stmt{`INSERT INTO messages
-			(conversation_id, direction, type, text, webhook_event_id, node_before, node_after, topic_before, topic_after,
+			(conversation_id, direction, author, staff_id, type, text, webhook_event_id, node_before, node_after, topic_before, topic_after,
 			 reason, pack_id, pack_version, outbox_id, delivery_status, via, retry_key, request_id, error, at, created_at, sent_at)
 			VALUES ` + logged.String(), logArgs})
 	}

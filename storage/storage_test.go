@@ -201,10 +201,13 @@ func plainPlan(reply string) func(bot.TurnContext) (bot.TurnPlan, error) {
 		st := tc.State
 		st.Node = "n" + fmt.Sprint(len(st.History)+1)
 		st.History = append(st.History, st.Node)
-		res := &dialog.Result{State: st, Trace: dialog.Trace{Reason: dialog.ReasonAnswer, FromNode: tc.State.Node, ToNode: st.Node, ToTopic: "welcome"}}
-		p := bot.TurnPlan{Log: true, InType: "text", InText: tc.Item.Event.Text, Result: res, PackID: "p", PackVersion: "1"}
+		tr := bot.LogTrace{Reason: dialog.ReasonAnswer, NodeBefore: tc.State.Node, NodeAfter: st.Node, TopicAfter: "welcome", PackID: "p", PackVersion: "1"}
+		p := bot.TurnPlan{In: &bot.Inbound{Type: "text", Text: tc.Item.Event.Text, Trace: tr}, State: &st, Position: &bot.Position{Node: st.Node, Topic: "welcome"}}
+		if tc.Conversation == nil {
+			p.Open = &bot.Opening{Owner: bot.OwnerBot, PackID: "p", PackVersion: "1"}
+		}
 		if reply != "" {
-			p.Messages = []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"type":"text","text":%q}`, reply))}
+			p.Reply = &bot.Reply{Messages: []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"type":"text","text":%q}`, reply))}, Author: bot.AuthorBot, Trace: tr}
 		}
 		return p, nil
 	}
@@ -427,7 +430,8 @@ func TestLockChatWorkSeesPreviousHolder(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // b is waiting for the lock now
 	// While holding the lock, a processes w1: its reply is in the outbox, undelivered.
 	out, err := a.RunTurn(ctx, items[0], t0, func(bot.TurnContext) (bot.TurnPlan, error) {
-		return bot.TurnPlan{Log: true, InType: "text", Messages: []json.RawMessage{json.RawMessage(`{"type":"text","text":"a"}`)}}, nil
+		return bot.TurnPlan{Open: &bot.Opening{Owner: bot.OwnerBot}, In: &bot.Inbound{Type: "text"},
+			Reply: &bot.Reply{Messages: []json.RawMessage{json.RawMessage(`{"type":"text","text":"a"}`)}, Author: bot.AuthorBot}}, nil
 	})
 	if err != nil || out == nil {
 		t.Fatalf("RunTurn: %v, %v", out, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,20 +46,35 @@ func (db *DB) RunTurn(ctx context.Context, item bot.InboxItem, now time.Time, pl
 // chat's open conversation and its session.
 type turnRead struct {
 	status      string
-	convID      int64
-	convOwner   string
-	convHandoff bool
+	conv        *bot.ConversationRef
 	sessState   string
 	sessVersion int64
 	hasSession  bool
 }
 
+// convCols are the open conversation's columns a turn reads (scanConv).
+type convCols struct {
+	id       int64
+	owner    string
+	staff    string
+	activity sql.NullTime
+}
+
+func (c *convCols) dest() []any { return []any{&c.id, &c.owner, &c.staff, &c.activity} }
+
+func (c *convCols) ref() *bot.ConversationRef {
+	if c.id == 0 {
+		return nil
+	}
+	return &bot.ConversationRef{ID: c.id, Owner: c.owner, StaffID: c.staff, LastActivityAt: c.activity.Time.UTC()}
+}
+
 // readTurnSQL locks the inbox row (FOR UPDATE on Postgres; SQLite has one
 // writer and the transaction is IMMEDIATE) and reads the chat's open
-// conversation in the same statement.
-const readTurnSQL = `SELECT i.status, COALESCE(c.id, 0), COALESCE(c.owner, ''), c.handoff_at IS NOT NULL
+// conversation (at most one: a unique index) in the same statement.
+const readTurnSQL = `SELECT i.status, COALESCE(c.id, 0), COALESCE(c.owner, ''), COALESCE(c.assigned_staff_id, ''), c.last_activity_at
 	FROM inbox_events i
-	LEFT JOIN conversations c ON c.id = (SELECT MAX(id) FROM conversations WHERE user_id = ? AND status = 'open')
+	LEFT JOIN conversations c ON c.user_id = ? AND c.status = 'open'
 	WHERE i.id = ?`
 
 const readSessionSQL = `SELECT state, version FROM sessions WHERE user_id = ?`
@@ -146,10 +162,12 @@ func (db *DB) queueTurnRead(b *pgx.Batch, item bot.InboxItem) {
 // the inbox row is missing (found false), so a pipeline of several turns'
 // reads stays aligned.
 func scanTurnRead(br pgx.BatchResults, item bot.InboxItem) (rd turnRead, found bool, err error) {
-	err = br.QueryRow().Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
+	var c convCols
+	err = br.QueryRow().Scan(append([]any{&rd.status}, c.dest()...)...)
 	switch {
 	case err == nil:
 		found = true
+		rd.conv = c.ref()
 	case errors.Is(err, pgx.ErrNoRows):
 		err = nil
 	default:
@@ -290,13 +308,15 @@ func (db *DB) runTurnSQLite(ctx context.Context, item bot.InboxItem, now time.Ti
 // inbox row is missing.
 func readTurnTx(ctx context.Context, tx *sql.Tx, item bot.InboxItem) (rd turnRead, found bool, err error) {
 	chat := item.Event.ChatID
-	err = tx.QueryRowContext(ctx, readTurnSQL, chat, item.Seq).Scan(&rd.status, &rd.convID, &rd.convOwner, &rd.convHandoff)
+	var c convCols
+	err = tx.QueryRowContext(ctx, readTurnSQL, chat, item.Seq).Scan(append([]any{&rd.status}, c.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rd, false, nil
 	}
 	if err != nil {
 		return rd, false, err
 	}
+	rd.conv = c.ref()
 	if chat != "" {
 		err := tx.QueryRowContext(ctx, readSessionSQL, chat).Scan(&rd.sessState, &rd.sessVersion)
 		switch {
@@ -335,17 +355,15 @@ func (w *sqliteWriter) insertID(id *int64, q string, args ...any) {
 
 func (w *sqliteWriter) idExpr(id *int64, _ string) (string, []any) { return "?", []any{*id} }
 
-// applyTurn calls plan and hands the resulting writes to w: user and
-// conversation rows, the inbound and outbound messages, the session, the
-// outbox row, and the inbox event marked done. The returned Outgoing's ID
-// is filled in by the caller once the writes ran.
+// applyTurn calls plan and hands the plan's commands to w, in the plan's
+// order: user row, conversation closed and opened, the inbound message, the
+// session, the outbox row, the conversation's update, the unsent message
+// hidden, and the inbox event marked done. The returned Outgoing's ID is
+// filled in by the caller once the writes ran.
 func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.Time, plan func(bot.TurnContext) (bot.TurnPlan, error)) (*bot.Outgoing, error) {
 	ev := item.Event
 	chat := ev.ChatID
-	tc := bot.TurnContext{Item: item}
-	if rd.convID != 0 {
-		tc.Conversation = &bot.ConversationRef{ID: rd.convID, Owner: rd.convOwner}
-	}
+	tc := bot.TurnContext{Item: item, Conversation: rd.conv, Now: now}
 	if rd.hasSession {
 		if err := json.Unmarshal([]byte(rd.sessState), &tc.State); err != nil {
 			return nil, fmt.Errorf("session of chat: %w", err)
@@ -357,65 +375,56 @@ func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.
 		return nil, err
 	}
 
-	convID := rd.convID // 0: none yet, or inserted by this turn (then resolved by idExpr)
-	hasConv := rd.convID != 0
-	if chat != "" && (p.Log || p.Follow || p.Unfollow || p.Result != nil || len(p.Messages) > 0) {
-		// A conversation's user row exists (foreign key): only a new chat,
-		// a follow or an unfollow needs this statement.
-		if !hasConv || p.Follow || p.Unfollow {
-			upsertUser(w, ev, now, p)
-		}
-		needConv := p.Log || len(p.Messages) > 0
-		if !hasConv && needConv && !p.Unfollow {
-			w.insertID(&convID, `INSERT INTO conversations
-				(user_id, status, owner, pack_id, pack_version, node, topic, started_at, last_activity_at)
-				VALUES (?, ?, ?, ?, ?, '', '', ?, ?)`,
-				chat, ConversationOpen, bot.OwnerBot, p.PackID, p.PackVersion, now, now)
-			hasConv = true
-		}
+	at := ev.Timestamp.UTC() // when the user (or staff member) acted: the conversation's activity
+	var convID int64         // 0: none, or inserted by this turn (then resolved by idExpr)
+	hasConv, known := rd.conv != nil, rd.conv != nil
+	if hasConv {
+		convID = rd.conv.ID
+	}
+	if chat != "" && (p.Open != nil || p.Follow || p.Unfollow) {
+		// A conversation's user row exists (foreign key): only a new
+		// conversation, a follow or an unfollow needs this statement.
+		upsertUser(w, ev, now, p)
+	}
+	if p.Close != nil && hasConv {
+		w.exec(`UPDATE conversations SET status = ?, outcome = ?, end_reason = ?, closed_at = ? WHERE id = ?`,
+			ConversationClosed, p.Close.Outcome, p.Close.Reason, now, convID)
+		convID, hasConv, known = 0, false, false
+	}
+	if p.Open != nil && chat != "" && !hasConv {
+		w.insertID(&convID, `INSERT INTO conversations
+			(user_id, status, owner, assigned_staff_id, pack_id, pack_version, node, topic, started_at, last_activity_at)
+			VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?)`,
+			chat, ConversationOpen, p.Open.Owner, nullString(p.Open.StaffID), p.Open.PackID, p.Open.PackVersion, at, at)
+		hasConv = true
 	}
 
-	var trace dialog.Trace
-	if p.Result != nil {
-		trace = p.Result.Trace
-	}
-	reason := p.Reason
-	if reason == "" {
-		reason = trace.Reason
-	}
-	if hasConv && p.Log {
-		nodeBefore, nodeAfter := tc.State.Node, tc.State.Node
-		var topicBefore, topicAfter, intent string
-		var score float64
-		if p.Result != nil {
-			nodeBefore, nodeAfter = trace.FromNode, trace.ToNode
-			topicBefore, topicAfter = trace.FromTopic, trace.ToTopic
-			intent, score = trace.Intent, trace.Score
-		}
+	if hasConv && p.In != nil {
+		tr := p.In.Trace
 		cx, cargs := w.idExpr(&convID, "conversations_id_seq")
-		args := append(cargs, DirectionIn, p.InType, redact.Text(p.InText), ev.MessageID, ev.ID,
-			nodeBefore, nodeAfter, topicBefore, topicAfter, intent, score, reason, p.PackID, p.PackVersion,
+		args := append(cargs, DirectionIn, p.In.Type, redact.Text(p.In.Text), ev.MessageID, ev.ID,
+			tr.NodeBefore, tr.NodeAfter, tr.TopicBefore, tr.TopicAfter, tr.Intent, tr.Score, tr.Reason, tr.PackID, tr.PackVersion,
 			ev.Timestamp.UTC(), now)
-		if d := deferrer(w); d != nil && rd.convID != 0 {
+		if d := deferrer(w); d != nil && known {
 			d.logIn(args)
 		} else {
 			w.exec(`INSERT INTO messages
 			(conversation_id, direction, type, text, line_message_id, webhook_event_id,
 			 node_before, node_after, topic_before, topic_after, intent, score, reason, pack_id, pack_version,
-			 at, created_at)
-			VALUES (`+cx+`, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			 at, created_at, author)
+			VALUES (`+cx+`, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '`+bot.AuthorUser+`')`, args...)
 		}
 	}
 
-	if p.Result != nil && chat != "" {
-		if err := saveSession(w, chat, rd, p.Result.State, now); err != nil {
+	if p.State != nil && chat != "" {
+		if err := saveSession(w, chat, rd, *p.State, now); err != nil {
 			return nil, err
 		}
 	}
 
 	var out *bot.Outgoing
-	if len(p.Messages) > 0 && hasConv {
-		o, err := insertOutbox(w, item.Seq, ev, &convID, p, trace, now)
+	if p.Reply != nil && len(p.Reply.Messages) > 0 && hasConv {
+		o, err := insertOutbox(w, item.Seq, ev, &convID, p.Reply, now)
 		if err != nil {
 			return nil, err
 		}
@@ -423,25 +432,28 @@ func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.
 	}
 
 	if hasConv {
-		set := "last_activity_at = ?"
-		args := []any{now}
-		if p.Result != nil {
-			set += ", node = ?, topic = ?"
-			args = append(args, trace.ToNode, trace.ToTopic)
-			if trace.Handoff && !rd.convHandoff {
-				set += ", handoff_at = ?"
-				args = append(args, now)
-			}
+		var set []string
+		var args []any
+		if p.In != nil || p.Reply != nil {
+			set, args = append(set, "last_activity_at = ?"), append(args, at)
 		}
-		if p.Unfollow {
-			set += ", status = ?, closed_at = ?"
-			args = append(args, ConversationClosed, now)
+		if p.Position != nil {
+			set, args = append(set, "node = ?", "topic = ?"), append(args, p.Position.Node, p.Position.Topic)
 		}
-		if d := deferrer(w); d != nil && rd.convID != 0 && set == "last_activity_at = ?, node = ?, topic = ?" {
-			d.touchConversation(rd.convID, trace.ToNode, trace.ToTopic)
-		} else {
+		simple := len(set) == 3 && p.Owner == nil && p.Finish == nil
+		if o := p.Owner; o != nil {
+			set = append(set, "owner = ?", "assigned_staff_id = ?", "handoff_at = ?")
+			args = append(args, o.Owner, nullString(o.StaffID), o.HandoffAt)
+		}
+		if f := p.Finish; f != nil {
+			set = append(set, "status = ?", "outcome = ?", "end_reason = ?", "closed_at = ?")
+			args = append(args, ConversationClosed, f.Outcome, f.Reason, now)
+		}
+		if d := deferrer(w); d != nil && known && simple {
+			d.touchConversation(convID, at, p.Position.Node, p.Position.Topic)
+		} else if len(set) > 0 {
 			cx, cargs := w.idExpr(&convID, "conversations_id_seq")
-			w.exec(`UPDATE conversations SET `+set+` WHERE id = `+cx, append(args, cargs...)...)
+			w.exec(`UPDATE conversations SET `+strings.Join(set, ", ")+` WHERE id = `+cx, append(args, cargs...)...)
 		}
 	}
 
@@ -465,6 +477,14 @@ func (db *DB) applyTurn(w turnWriter, item bot.InboxItem, rd turnRead, now time.
 			StatusDone, now, string(payload), item.Seq)
 	}
 	return out, nil
+}
+
+// nullString is s, or NULL when it is empty.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func upsertUser(w turnWriter, ev bot.Event, now time.Time, p bot.TurnPlan) {
@@ -525,6 +545,8 @@ func (db *DB) TurnMarksAttempted() bool { return true }
 // (the conversation has its own column).
 type outboxLog struct {
 	WebhookEventID string    `json:"webhook_event_id"`
+	Author         string    `json:"author,omitempty"` // "" in rows made before schema version 3: the bot
+	StaffID        string    `json:"staff_id,omitempty"`
 	NodeBefore     string    `json:"node_before,omitempty"`
 	NodeAfter      string    `json:"node_after,omitempty"`
 	TopicBefore    string    `json:"topic_before,omitempty"`
@@ -535,21 +557,35 @@ type outboxLog struct {
 	At             time.Time `json:"at"`
 }
 
-// insertOutbox stores the turn's replies in the outbox. Their log entries
-// are written once the delivery has ended (recordDelivery), with its
-// outcome: written here and updated then, each bubble's row was written
-// twice, the costliest part of a turn on Postgres.
-func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bot.TurnPlan, trace dialog.Trace, now time.Time) (*bot.Outgoing, error) {
-	msgs, err := json.Marshal(p.Messages)
+func toOutboxLog(l *bot.OutgoingLog) outboxLog {
+	t := l.Trace
+	return outboxLog{WebhookEventID: l.WebhookEventID, Author: l.Author, StaffID: l.StaffID,
+		NodeBefore: t.NodeBefore, NodeAfter: t.NodeAfter, TopicBefore: t.TopicBefore, TopicAfter: t.TopicAfter,
+		Reason: t.Reason, PackID: t.PackID, PackVersion: t.PackVersion, At: l.At}
+}
+
+func (l outboxLog) outgoing(convID int64) *bot.OutgoingLog {
+	author := l.Author
+	if author == "" {
+		author = bot.AuthorBot
+	}
+	return &bot.OutgoingLog{ConversationID: convID, WebhookEventID: l.WebhookEventID, Author: author, StaffID: l.StaffID,
+		Trace: bot.LogTrace{NodeBefore: l.NodeBefore, NodeAfter: l.NodeAfter, TopicBefore: l.TopicBefore, TopicAfter: l.TopicAfter,
+			Reason: l.Reason, PackID: l.PackID, PackVersion: l.PackVersion},
+		At: l.At.UTC()}
+}
+
+// insertOutbox stores the turn's reply in the outbox. Its log entries are
+// written once the delivery has ended (recordDelivery), with its outcome:
+// written here and updated then, each bubble's row was written twice, the
+// costliest part of a turn on Postgres.
+func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, r *bot.Reply, now time.Time) (*bot.Outgoing, error) {
+	msgs, err := json.Marshal(r.Messages)
 	if err != nil {
 		return nil, err
 	}
-	stored := outboxLog{
-		WebhookEventID: ev.ID,
-		NodeBefore:     trace.FromNode, NodeAfter: trace.ToNode, TopicBefore: trace.FromTopic, TopicAfter: trace.ToTopic,
-		Reason: trace.Reason, PackID: p.PackID, PackVersion: p.PackVersion, At: now,
-	}
-	logJSON, err := json.Marshal(stored)
+	l := &bot.OutgoingLog{WebhookEventID: ev.ID, Author: r.Author, StaffID: r.StaffID, Trace: r.Trace, At: now}
+	logJSON, err := json.Marshal(toOutboxLog(l))
 	if err != nil {
 		return nil, err
 	}
@@ -568,13 +604,9 @@ func insertOutbox(w turnWriter, inboxID int64, ev bot.Event, convID *int64, p bo
 		ChatID:     ev.ChatID,
 		ReplyToken: ev.ReplyToken,
 		RetryKey:   retryKey,
-		Messages:   p.Messages,
+		Messages:   r.Messages,
 		EventTime:  eventAt,
-		Log: &bot.OutgoingLog{
-			WebhookEventID: ev.ID,
-			NodeBefore:     trace.FromNode, NodeAfter: trace.ToNode, TopicBefore: trace.FromTopic, TopicAfter: trace.ToTopic,
-			Reason: trace.Reason, PackID: p.PackID, PackVersion: p.PackVersion, At: now,
-		},
+		Log:        l,
 	}
 	switch w := w.(type) {
 	case *pgWriter:

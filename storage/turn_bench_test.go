@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/todoku/todoku/bot"
-	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
 )
@@ -41,14 +40,17 @@ func BenchmarkLoggedTurn(b *testing.B) {
 			out, err := db.RunTurn(ctx, items[0], now, func(tc bot.TurnContext) (bot.TurnPlan, error) {
 				st := tc.State
 				st.Node, st.LastSeen = "email_more_checks", now
-				return bot.TurnPlan{
-					Log: true, InType: "text", InText: ev.Text, PackID: "microsoft-ja", PackVersion: "1",
-					Result: &dialog.Result{State: st, Trace: dialog.Trace{
-						FromNode: tc.State.Node, ToNode: "email_more_checks", FromTopic: "email", ToTopic: "email",
-						Intent: "email_spam_checked", Score: 0.8,
-					}},
-					Messages: msgs,
-				}, nil
+				tr := bot.LogTrace{NodeBefore: tc.State.Node, NodeAfter: "email_more_checks", TopicBefore: "email", TopicAfter: "email",
+					Intent: "email_spam_checked", Score: 0.8, PackID: "microsoft-ja", PackVersion: "1"}
+				p := bot.TurnPlan{
+					In: &bot.Inbound{Type: "text", Text: ev.Text, Trace: tr}, State: &st,
+					Position: &bot.Position{Node: "email_more_checks", Topic: "email"},
+					Reply:    &bot.Reply{Messages: msgs, Author: bot.AuthorBot, Trace: tr},
+				}
+				if tc.Conversation == nil {
+					p.Open = &bot.Opening{Owner: bot.OwnerBot, PackID: "microsoft-ja", PackVersion: "1"}
+				}
+				return p, nil
 			})
 			if err != nil || out == nil {
 				b.Fatalf("run turn: %v (outgoing %v)", err, out)
