@@ -14,15 +14,16 @@ import (
 	"github.com/todoku/todoku/redact"
 )
 
-// The real pack and the shared development set. The eval directory can be
-// moved with TODOKU_EVAL_DIR.
+// The real pack and the development set (testdata/eval at the module
+// root: a copy of shared/eval that .ci/run keeps equal to it). The eval
+// directory can be moved with TODOKU_EVAL_DIR.
 const realPackPath = "../knowledge/packs/microsoft.ja.yaml"
 
 func evalDir() string {
 	if d := os.Getenv("TODOKU_EVAL_DIR"); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "shared", "eval")
+	return filepath.Join("..", "testdata", "eval")
 }
 
 var (
@@ -64,7 +65,7 @@ func readLines(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("test set missing: %v (set TODOKU_EVAL_DIR to the shared eval directory)", err)
+		t.Fatalf("test set missing: %v", err)
 	}
 	defer f.Close()
 	var lines []string

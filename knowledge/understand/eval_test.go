@@ -11,11 +11,11 @@ import (
 	"github.com/todoku/todoku/knowledge"
 )
 
-// realPackPath is the product's pack; devDir is the shared development set,
-// which CI keeps beside the clone.
+// realPackPath is the product's pack; devDir is the development set
+// (a copy of shared/eval that .ci/run keeps equal to it).
 var (
 	realPackPath = filepath.Join("..", "packs", "microsoft.ja.yaml")
-	devDir       = filepath.Join("..", "..", "..", "shared", "eval")
+	devDir       = filepath.Join("..", "..", "testdata", "eval")
 )
 
 var (
@@ -141,7 +141,7 @@ func accuracy(t *testing.T, p *knowledge.Pack, m *Matcher, set []labelled, name 
 func TestAccuracyDevSet(t *testing.T) {
 	path := filepath.Join(devDir, "utterances.dev.tsv")
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("development set not found at %s (it lives in shared/eval beside the clone): %v", path, err)
+		t.Fatalf("development set not found at %s: %v", path, err)
 	}
 	p, m := newRealMatcher(t)
 	if acc := accuracy(t, p, m, readTSV(t, path), "dev"); acc < 0.97 {
