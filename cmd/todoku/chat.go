@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/todoku/todoku/app"
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/redact"
 )
@@ -21,52 +21,27 @@ import (
 // runChat is the simulator: the webhook's pipeline (inbox, dialog, log)
 // without HTTP or LINE, on the configured database.
 func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var jsonMode bool
-	var user string
-	rest := make([]string, 0, len(args))
-	// --json and --user are chat's own; everything else is the shared config.
-	for i := 0; i < len(args); i++ {
-		a := strings.TrimLeft(args[i], "-")
-		switch {
-		case a == "json":
-			jsonMode = true
-		case a == "user" && i+1 < len(args):
-			user = args[i+1]
-			i++
-		case strings.HasPrefix(a, "user="):
-			user = strings.TrimPrefix(a, "user=")
-		default:
-			rest = append(rest, args[i])
-		}
+	fs := newFlagSet("chat", stderr)
+	jsonMode := fs.Bool("json", false, "one JSON line per input line, for scripts")
+	user := fs.String("user", "Ulocal-chat-user", "the LINE user id to talk as (its state persists)")
+	cf := app.BindFlags(fs)
+	cf.Default("LOG_LEVEL", "warn")
+	cfg, code, ok := parseConfig(fs, cf, args, stderr)
+	if !ok {
+		return code
 	}
-	if _, set := os.LookupEnv("LOG_LEVEL"); !set {
-		rest = append([]string{"-log-level", "warn"}, rest...)
-	}
-	cfg, _, err := parseConfig("chat", rest, stderr)
-	if err != nil {
-		return flagExit(err)
-	}
-	if user == "" {
-		user = "Ulocal-chat-user"
-	}
-	log := newLogger(cfg, os.Stderr)
+	log := app.NewLogger(cfg, stderr)
 	slog.SetDefault(log)
-	eng, err := newEngine(cfg)
+	// Replies are recorded, never sent: chat must not reach LINE users
+	// even where LINE credentials are configured.
+	a, err := app.New(ctx, cfg, app.Options{Logger: log, Sender: recordingSender{}})
 	if err != nil {
-		fmt.Fprintln(stderr, "todoku chat:", err)
+		printErr(stderr, cfg, "chat", err)
 		return 1
 	}
-	db, err := openDB(ctx, cfg, log)
-	if err != nil {
-		fmt.Fprintln(stderr, "todoku chat:", err)
-		return 1
-	}
-	defer db.Close()
-	proc := bot.NewProcessor(eng, db, recordingSender{})
-	proc.Logger = log
-	proc.IdleTimeout = cfg.IdleTimeout
-	s := &chatSession{proc: proc, user: user}
-	if jsonMode {
+	defer a.Close()
+	s := &chatSession{proc: a.Processor, user: *user, cfg: cfg}
+	if *jsonMode {
 		return s.runJSON(ctx, stdin, stdout, stderr)
 	}
 	return s.runInteractive(ctx, stdin, stdout, stderr)
@@ -75,6 +50,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 type chatSession struct {
 	proc *bot.Processor
 	user string
+	cfg  *app.Config  // for redacting errors
 	last []quickReply // the last turn's buttons, for numbered choices
 }
 
@@ -112,7 +88,7 @@ func (s *chatSession) runJSON(ctx context.Context, stdin io.Reader, stdout, stde
 		}
 		if err != nil {
 			// One line out for every line in, even when it failed.
-			_ = enc.Encode(map[string]string{"error": err.Error()})
+			_ = enc.Encode(map[string]string{"error": s.cfg.Redact(err.Error())})
 			code = 1
 		} else {
 			_ = enc.Encode(turn)
@@ -154,7 +130,7 @@ func (s *chatSession) runInteractive(ctx context.Context, stdin io.Reader, stdou
 			turn, err = s.proc.HandleNow(ctx, ev)
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "error:", err)
+			fmt.Fprintln(stderr, "error:", s.cfg.Redact(err.Error()))
 			continue
 		}
 		s.last = printTurn(stdout, turn)
