@@ -13,8 +13,13 @@ import (
 const (
 	DefaultIdleAfter  = 30 * time.Minute
 	DefaultThreshold  = 0.5
+	DefaultSure       = 0.8
 	DefaultMaxHistory = 20
 )
+
+// japan is the default time zone: Japan has one offset and no daylight
+// saving, so a fixed zone needs no time zone database.
+var japan = time.FixedZone("JST", 9*60*60)
 
 // LINE's limits on one turn, enforced defensively here (the pack validator
 // rejects packs that would exceed them).
@@ -27,6 +32,14 @@ const (
 // does not list it in Expects ("はい", "次へ").
 const AnswerYes = "yes"
 
+// AnswerNo is the answer intent for "no, it did not work".
+const AnswerNo = "no"
+
+// AnswerAlreadyDone ("それはもうやった") counts, where a node does not list
+// it, as the node's "no" answer: the step did not help, so the user moves on
+// instead of getting the same step again.
+const AnswerAlreadyDone = "already_done"
+
 // TopicCodeSafety is the topic of the node shown after the code-safety warning.
 const TopicCodeSafety = "code_safety"
 
@@ -38,6 +51,8 @@ const (
 	TextLabelHandoff = "label_handoff" // 人と話す
 	TextLabelRestart = "label_restart" // 最初から
 	TextLabelResume  = "label_resume"  // 続きから
+	TextLabelYes     = "label_yes"     // はい (confirmations)
+	TextLabelNo      = "label_no"      // いいえ
 )
 
 var labelCommands = map[string]string{
@@ -50,6 +65,8 @@ var defaultLabels = map[string]string{
 	TextLabelHandoff: "人と話す",
 	TextLabelRestart: "最初から",
 	TextLabelResume:  "続きから",
+	TextLabelYes:     "はい",
+	TextLabelNo:      "いいえ",
 }
 
 // Understander reads free text: it returns candidate intents, best first, with
@@ -69,6 +86,14 @@ type ReplyUnderstander interface {
 	UnderstandReply(text string, expects []string, question string) []knowledge.Match
 }
 
+// Reader is an Understander that reads a text in context in one call: the
+// node, the question it asks and its expected answers, returning the
+// intents and the facts the text states (see knowledge.Reading). The
+// engine prefers it when the understander implements it.
+type Reader interface {
+	Read(q knowledge.Query) knowledge.Reading
+}
+
 // Options tune the engine. Zero values mean the defaults.
 type Options struct {
 	// IdleAfter is how long a user may be silent mid-flow before being asked
@@ -78,6 +103,12 @@ type Options struct {
 	Threshold float64
 	// MaxHistory bounds State.History (for 戻る). Default 20.
 	MaxHistory int
+	// Sure is the confidence from which free text goes to a weighty node
+	// (Node.Confirm) without asking first. Default 0.8.
+	Sure float64
+	// Location is the time zone greetings and staff times are worded in.
+	// Default Japan.
+	Location *time.Location
 }
 
 // Engine runs conversations over one pack. It is immutable after New and safe
@@ -87,11 +118,13 @@ type Engine struct {
 	u    Understander
 	opts Options
 
-	nodes   map[string]*knowledge.Node
-	intents map[string]*knowledge.Intent
-	start   *knowledge.Node
-	handoff *knowledge.Node
-	safety  *knowledge.Node // may be nil
+	nodes     map[string]*knowledge.Node
+	intents   map[string]*knowledge.Intent
+	questions map[string]*knowledge.Question
+	facts     map[string]*knowledge.FactSpec
+	start     *knowledge.Node
+	handoff   *knowledge.Node
+	safety    *knowledge.Node // may be nil
 	// menu maps a node id to the label of the start node's choice leading there.
 	menu map[string]string
 	// labels are the engine's own button labels by Text* label key.
@@ -125,26 +158,22 @@ func New(p *knowledge.Pack, u Understander, opts Options) (*Engine, error) {
 	if opts.MaxHistory <= 0 {
 		opts.MaxHistory = DefaultMaxHistory
 	}
+	if opts.Sure <= 0 {
+		opts.Sure = DefaultSure
+	}
+	if opts.Location == nil {
+		opts.Location = japan
+	}
 	e := &Engine{
-		pack:    p,
-		u:       u,
-		opts:    opts,
-		nodes:   make(map[string]*knowledge.Node, len(p.Nodes)),
-		intents: make(map[string]*knowledge.Intent, len(p.Intents)),
-		menu:    make(map[string]string),
-		labels:  make(map[string]string, len(defaultLabels)),
-	}
-	for i := range p.Nodes {
-		n := &p.Nodes[i]
-		if _, dup := e.nodes[n.ID]; !dup {
-			e.nodes[n.ID] = n
-		}
-	}
-	for i := range p.Intents {
-		in := &p.Intents[i]
-		if _, dup := e.intents[in.ID]; !dup {
-			e.intents[in.ID] = in
-		}
+		pack:      p,
+		u:         u,
+		opts:      opts,
+		nodes:     byID(p.Nodes, func(n *knowledge.Node) string { return n.ID }),
+		intents:   byID(p.Intents, func(in *knowledge.Intent) string { return in.ID }),
+		questions: byID(p.Questions, func(q *knowledge.Question) string { return q.ID }),
+		facts:     byID(p.Facts, func(f *knowledge.FactSpec) string { return f.ID }),
+		menu:      make(map[string]string),
+		labels:    make(map[string]string, len(defaultLabels)),
 	}
 	for _, c := range []struct{ field, id string }{{"start", p.Start}, {"handoff", p.Handoff}, {"fallback", p.Fallback}} {
 		if c.id == "" {
@@ -189,6 +218,17 @@ func New(p *knowledge.Pack, u Understander, opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// byID indexes items by id; the first of a repeated id wins.
+func byID[T any](items []T, id func(*T) string) map[string]*T {
+	out := make(map[string]*T, len(items))
+	for i := range items {
+		if _, dup := out[id(&items[i])]; !dup {
+			out[id(&items[i])] = &items[i]
+		}
+	}
+	return out
+}
+
 // commandLabels picks the label of each command button the engine adds: the
 // pack's text if set, else the pack's most frequent label for that command
 // (first seen wins ties), else the default.
@@ -216,6 +256,10 @@ func commandLabels(p *knowledge.Pack) map[string]string {
 			continue
 		}
 		cmd, best, bestN := labelCommands[key], def, 0
+		if cmd == "" {
+			out[key] = def
+			continue
+		}
 		for _, o := range order {
 			c, l, _ := strings.Cut(o, "\x00")
 			if c == cmd && counts[c][l] > bestN {
@@ -296,7 +340,7 @@ func intentKind(in *knowledge.Intent) string {
 // sends its messages with its choices as quick replies on the last bubble
 // (at most MaxReplies bubbles and MaxQuickReplies buttons).
 func (e *Engine) Step(st State, in Input) Result {
-	t := &turn{e: e, st: cloneState(st), now: in.Time}
+	t := &turn{e: e, st: cloneState(st), now: in.Time, staff: in.Staff}
 	t.trace.FromNode = st.Node
 	t.trace.FromTopic = e.topicOf(st.Node)
 	if in.Kind == InputGroup {
@@ -309,9 +353,14 @@ func (e *Engine) Step(st State, in Input) Result {
 		return Result{State: t.st, Replies: t.replies, Trace: t.trace}
 	}
 	t.forgetUnknownNodes()
+	if t.st.Node == e.handoff.ID {
+		t.st.Waiting = true // a state saved before Waiting existed
+	}
 
 	switch in.Kind {
 	case InputFollow:
+		t.st.Waiting = false
+		t.st.Pending = ""
 		t.restart(ReasonStart)
 	case InputPostback:
 		t.postback(in.Data)
@@ -326,6 +375,9 @@ func (e *Engine) Step(st State, in Input) Result {
 	t.st.PackVersion = e.pack.Version
 	t.trace.ToNode = t.st.Node
 	t.trace.ToTopic = e.topicOf(t.st.Node)
+	if t.topic != "" {
+		t.trace.ToTopic = t.topic
+	}
 	return Result{State: t.st, Replies: t.replies, Trace: t.trace}
 }
 

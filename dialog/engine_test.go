@@ -105,8 +105,13 @@ type step struct {
 	paused   bool     // always checked
 	history  []string // checked when non-nil ("-" means empty)
 	slots    map[string]string
-	handoff  bool // always checked
-	resolved bool // always checked
+	handoff  bool     // always checked
+	resolved bool     // always checked
+	topic    string   // the topic the reply reports, when not the node's
+	staff    Staff    // passed in with the input
+	skipped  []string // checked when non-nil
+	waiting  bool     // always checked
+	pending  string   // always checked
 }
 
 type scenario struct {
@@ -128,6 +133,7 @@ func run(t *testing.T, e *Engine, sc scenario) []Result {
 		now = now.Add(s.after)
 		in := s.in
 		in.Time = now
+		in.Staff = s.staff
 		res := e.Step(st, in)
 		out = append(out, res)
 		where := func() string { return sc.name + " step " + strconv.Itoa(i) + " (" + describe(in) + ")" }
@@ -142,6 +148,12 @@ func run(t *testing.T, e *Engine, sc scenario) []Result {
 		}
 		if res.State.Misses != s.misses {
 			t.Fatalf("%s: misses = %d, want %d", where(), res.State.Misses, s.misses)
+		}
+		if res.State.Waiting != s.waiting || res.State.Pending != s.pending {
+			t.Fatalf("%s: waiting/pending = %v/%q, want %v/%q", where(), res.State.Waiting, res.State.Pending, s.waiting, s.pending)
+		}
+		if s.skipped != nil && !reflect.DeepEqual(res.Trace.Skipped, s.skipped) {
+			t.Fatalf("%s: skipped = %q, want %q", where(), res.Trace.Skipped, s.skipped)
 		}
 		if res.State.Paused != s.paused {
 			t.Fatalf("%s: paused = %v, want %v", where(), res.State.Paused, s.paused)
@@ -195,11 +207,15 @@ func run(t *testing.T, e *Engine, sc scenario) []Result {
 			if !res.State.LastSeen.Equal(now) {
 				t.Fatalf("%s: last seen = %v, want %v", where(), res.State.LastSeen, now)
 			}
-			if res.State.PackID != "test-ja" || res.State.PackVersion != "1" {
+			if res.State.PackID != e.pack.ID || res.State.PackVersion != e.pack.Version {
 				t.Fatalf("%s: pack = %s@%s", where(), res.State.PackID, res.State.PackVersion)
 			}
 		}
-		if res.Trace.ToNode != res.State.Node || res.Trace.ToTopic != e.topicOf(res.State.Node) {
+		wantTopic := e.topicOf(res.State.Node)
+		if s.topic != "" {
+			wantTopic = s.topic
+		}
+		if res.Trace.ToNode != res.State.Node || res.Trace.ToTopic != wantTopic {
 			t.Fatalf("%s: trace to = %s/%s, state node %s", where(), res.Trace.ToNode, res.Trace.ToTopic, res.State.Node)
 		}
 		if res.Trace.FromNode != st.Node || res.Trace.FromTopic != e.topicOf(st.Node) {
@@ -280,8 +296,8 @@ func TestScenarios(t *testing.T) {
 		}},
 		{name: "restating the current topic: the answer part decides", steps: []step{
 			{in: tap("go=email_check"), node: "email_check", reason: ReasonChoice},
-			{in: say("メールが来ない"), node: "email_check", reason: ReasonIntent, intent: "email_topic", history: []string{"-"}},
-			{in: say("メールが来ないかも"), node: "email_check", reason: ReasonIntent, intent: "email_topic"},
+			{in: say("メールが来ない"), node: "email_check", reason: ReasonSame, intent: "email_topic", history: []string{"-"}, texts: []string{"見つかりましたか？"}},
+			{in: say("メールが来ないかも"), node: "email_check", reason: ReasonSame, intent: "email_topic"},
 			{in: say("迷惑メールにもない"), node: "replace_method", reason: ReasonAnswer, intent: "no", history: []string{"email_check"}},
 			{in: say("メールが来ない"), node: "email_check", reason: ReasonIntent, intent: "email_topic", history: []string{"email_check", "replace_method"}},
 		}},
@@ -293,10 +309,10 @@ func TestScenarios(t *testing.T) {
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
 			{in: say("待つのは何のため"), node: "other", reason: ReasonIntent, intent: "other_topic"},
 		}},
-		{name: "the menu's reading mid-step sends the step again", steps: []step{
+		{name: "the menu's reading mid-step asks the step's question again, not the whole step", steps: []step{
 			{in: tap("go=email_check"), node: "email_check", reason: ReasonChoice},
-			{in: say("こんにちは"), node: "email_check", reason: ReasonIntent, intent: "greet",
-				texts: []string{"迷惑メールフォルダを確認してください。", "見つかりましたか？"}, qrs: emailQRs, history: []string{"-"}},
+			{in: say("こんにちは"), node: "email_check", reason: ReasonSame, intent: "greet",
+				texts: []string{"見つかりましたか？"}, qrs: emailQRs, history: []string{"-"}},
 			{in: say("こんにちは"), after: time.Hour, node: "welcome", reason: ReasonIntent, intent: "greet", texts: welcomeTexts},
 			{in: tap("go=email_done"), node: "email_done", reason: ReasonChoice, resolved: true},
 			{in: say("こんにちは"), node: "welcome", reason: ReasonIntent, intent: "greet"},
@@ -327,14 +343,15 @@ func TestScenarios(t *testing.T) {
 		}},
 		{name: "handoff by text and by button", steps: []step{
 			{in: tap("go=ask_method"), node: "ask_method", reason: ReasonChoice},
-			{in: say("人と話したい"), node: "human", reason: ReasonCommand, intent: "human", handoff: true, texts: []string{"担当者におつなぎします。"}},
-			{in: tap("cmd=restart"), node: "welcome", reason: ReasonCommand},
-			{in: tap("cmd=handoff"), node: "human", reason: ReasonCommand, handoff: true, history: []string{"welcome"}},
+			{in: say("人と話したい"), node: "human", reason: ReasonCommand, intent: "human", handoff: true, waiting: true, texts: []string{"担当者におつなぎします。"}},
+			{in: tap("cmd=restart"), node: "welcome", reason: ReasonCommand, waiting: true},
+			{in: tap("cmd=handoff"), node: "human", reason: ReasonCommand, handoff: true, waiting: true, history: []string{"welcome"}},
 		}},
 		{name: "waiting for a person", steps: []step{
-			{in: say("人と話したい"), node: "human", reason: ReasonCommand, intent: "human", handoff: true},
-			{in: say("ほげほげ"), node: "human", reason: ReasonIntent, handoff: true, texts: []string{"担当者におつなぎします。"}},
-			{in: say("最初から"), node: "welcome", reason: ReasonCommand},
+			{in: say("人と話したい"), node: "human", reason: ReasonCommand, intent: "human", handoff: true, waiting: true},
+			{in: say("ほげほげ"), node: "human", reason: ReasonIntent, handoff: true, waiting: true, texts: []string{"担当者におつなぎします。"}},
+			{in: say("最初から"), node: "welcome", reason: ReasonCommand, waiting: true},
+			{in: follow(), node: "welcome", reason: ReasonStart},
 		}},
 		{name: "stale buttons", steps: []step{
 			{in: tap("go=ask_method"), node: "ask_method", reason: ReasonChoice},
@@ -352,14 +369,14 @@ func TestScenarios(t *testing.T) {
 				texts: []string{"コードやパスワードは誰にも送らないでください。", "Microsoftがコードを尋ねることはありません。"}, history: []string{"email_check"}},
 			{in: tap("cmd=back"), node: "email_check", reason: ReasonCommand},
 			{in: say("１２３４５６７"), node: "code_safety", reason: ReasonSafety},
-			{in: say("電話でコードを聞かれた"), node: "code_safety", reason: ReasonIntent, intent: "safety_topic"},
+			{in: say("電話でコードを聞かれた"), node: "code_safety", reason: ReasonSame, intent: "safety_topic"},
 			{in: say("654321"), node: "code_safety", reason: ReasonSafety, texts: []string{"コードやパスワードは誰にも送らないでください。"}, qrs: []string{"最初から"}},
 		}},
 		{name: "a code-safety reading wins near-ties", steps: []step{
 			{in: tap("go=sms_check"), node: "sms_check", reason: ReasonChoice},
 			{in: say("SMSでコードを聞かれた"), node: "code_safety", reason: ReasonIntent, intent: "safety_topic"},
 			{in: tap("cmd=back"), node: "sms_check", reason: ReasonCommand},
-			{in: say("SMSが来ないし聞かれた"), node: "sms_check", reason: ReasonIntent, intent: "sms_topic"},
+			{in: say("SMSが来ないし聞かれた"), node: "sms_check", reason: ReasonSame, intent: "sms_topic"},
 		}},
 		{name: "safety as first message", steps: []step{
 			{in: say("パスワードは[password]"), node: "code_safety", reason: ReasonSafety, history: []string{"-"}},
@@ -414,7 +431,7 @@ func TestScenarios(t *testing.T) {
 		}},
 		{name: "idle with a command goes there", steps: []step{
 			{in: tap("go=email_check"), node: "email_check", reason: ReasonChoice},
-			{in: say("人と話したい"), after: time.Hour, node: "human", reason: ReasonCommand, handoff: true},
+			{in: say("人と話したい"), after: time.Hour, node: "human", reason: ReasonCommand, handoff: true, waiting: true},
 		}},
 		{name: "no idle question at the start or at a terminal node", steps: []step{
 			{in: follow(), node: "welcome", reason: ReasonStart},
@@ -655,7 +672,7 @@ func TestNewRequiresNodes(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	e, _ := newTestEngine(t, Options{})
 	got := e.Options()
-	want := Options{IdleAfter: 30 * time.Minute, Threshold: 0.5, MaxHistory: 20}
+	want := Options{IdleAfter: 30 * time.Minute, Threshold: 0.5, MaxHistory: 20, Sure: 0.8, Location: japan}
 	if got != want {
 		t.Fatalf("options = %+v, want %+v", got, want)
 	}
@@ -693,13 +710,13 @@ func TestCommandLabels(t *testing.T) {
 		{ID: "c", Choices: []knowledge.Choice{{Label: "人と話したい", Command: "handoff"}}},
 	}}
 	got := commandLabels(p)
-	want := map[string]string{TextLabelHandoff: "人と話したい", TextLabelRestart: "はじめから", TextLabelResume: "続きから"}
+	want := map[string]string{TextLabelHandoff: "人と話したい", TextLabelRestart: "はじめから", TextLabelResume: "続きから", TextLabelYes: "はい", TextLabelNo: "いいえ"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("labels = %v, want %v", got, want)
 	}
 	p.Texts = map[string]string{TextLabelResume: "再開する", TextLabelHandoff: "スタッフと話す"}
 	got = commandLabels(p)
-	want = map[string]string{TextLabelHandoff: "スタッフと話す", TextLabelRestart: "はじめから", TextLabelResume: "再開する"}
+	want = map[string]string{TextLabelHandoff: "スタッフと話す", TextLabelRestart: "はじめから", TextLabelResume: "再開する", TextLabelYes: "はい", TextLabelNo: "いいえ"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("labels with texts = %v, want %v", got, want)
 	}

@@ -1,6 +1,8 @@
 package dialog
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -50,8 +52,14 @@ type turn struct {
 	e       *Engine
 	st      State
 	now     time.Time
+	staff   Staff
 	replies []Reply
 	trace   Trace
+	// topic, when set, is the topic the reply is about while the user
+	// stays on their node (a confirmation, a waiting acknowledgement).
+	topic string
+	// learned are the facts set this turn, by name.
+	learned map[string]bool
 }
 
 type actionKind int
@@ -71,7 +79,12 @@ type action struct {
 	score   float64
 	next    string // actAnswer, actTopic
 	command string // actCommand
+	answer  string // actAnswer: the expect's answer (already_done counts as no)
 }
+
+// maxSkips bounds how many questions in a row are skipped because their
+// answers are known.
+const maxSkips = 4
 
 // node returns the current node, nil for a new conversation.
 func (t *turn) node() *knowledge.Node { return t.e.nodes[t.st.Node] }
@@ -111,14 +124,11 @@ func (t *turn) enter(id, reason string, push bool, system ...string) {
 	}
 	t.st.Node = id
 	t.st.Paused = false
+	t.st.Pending = ""
 	t.st.Misses = 0
-	if len(n.Sets) > 0 {
-		if t.st.Slots == nil {
-			t.st.Slots = make(map[string]string, len(n.Sets))
-		}
-		for k, v := range n.Sets {
-			t.st.Slots[k] = v
-		}
+	t.applySets(n)
+	if n.ID == e.handoff.ID {
+		t.st.Waiting = true
 	}
 	t.trace.Reason = reason
 	switch n.Terminal {
@@ -127,7 +137,199 @@ func (t *turn) enter(id, reason string, push bool, system ...string) {
 	case knowledge.TerminalHandoff:
 		t.trace.Handoff = true
 	}
-	t.replies = e.nodeReplies(n, system...)
+	t.replies = t.nodeReplies(n, system...)
+}
+
+// goTo moves to node id as the user's choice or answer: questions whose
+// answer is already known are skipped (their expect followed), the handoff
+// node is acknowledged rather than repeated while the user waits, and the
+// step the user is on is not sent again.
+func (t *turn) goTo(id, reason string) {
+	e := t.e
+	if id == e.handoff.ID {
+		t.handoff(reason)
+		return
+	}
+	id, skipped := t.skipKnown(id)
+	if id == e.handoff.ID {
+		t.handoff(reason)
+		return
+	}
+	if id == t.st.Node {
+		t.sameStep(reason)
+		return
+	}
+	for _, s := range skipped {
+		if s != t.st.Node {
+			t.pushHistory()
+			t.st.Node = s
+		}
+		t.applySets(e.nodes[s])
+	}
+	var system []string
+	if len(skipped) > 0 {
+		t.trace.Skipped = skipped
+		system = append(system, e.pack.Text(knowledge.TextKnownSkip))
+	}
+	t.enter(id, reason, true, system...)
+}
+
+// pushHistory records the current node in History, bounded.
+func (t *turn) pushHistory() {
+	if t.st.Node == "" {
+		return
+	}
+	t.st.History = append(t.st.History, t.st.Node)
+	if over := len(t.st.History) - t.e.opts.MaxHistory; over > 0 {
+		t.st.History = append([]string(nil), t.st.History[over:]...)
+	}
+}
+
+// skipKnown follows, from node id, the expects of questions whose answer is
+// already known, and returns where that leads and the nodes skipped.
+func (t *turn) skipKnown(id string) (string, []string) {
+	var skipped []string
+	for len(skipped) < maxSkips {
+		next, ok := t.knownAnswer(t.e.nodes[id])
+		if !ok || next == id || next == t.e.start.ID || slices.Contains(skipped, next) {
+			break
+		}
+		skipped = append(skipped, id)
+		id = next
+	}
+	return id, skipped
+}
+
+// knownAnswer returns where node n's expect leads for the answer its
+// question already has in the session's facts.
+func (t *turn) knownAnswer(n *knowledge.Node) (string, bool) {
+	if n == nil || n.Asks == "" {
+		return "", false
+	}
+	q := t.e.questions[n.Asks]
+	if q == nil || q.Fact == "" {
+		return "", false
+	}
+	v, ok := t.st.Slots[q.Fact]
+	if !ok {
+		return "", false
+	}
+	for _, a := range q.Answers {
+		if a.Value != v {
+			continue
+		}
+		for _, x := range n.Expects {
+			if x.Answer == a.Answer && t.e.nodes[x.Next] != nil {
+				return x.Next, true
+			}
+		}
+	}
+	return "", false
+}
+
+// applySets records the facts and slots node n sets.
+func (t *turn) applySets(n *knowledge.Node) {
+	for _, k := range slices.Sorted(maps.Keys(n.Sets)) {
+		t.setFact(k, n.Sets[k])
+	}
+}
+
+// setFact records one fact (or slot). A fact that changes value forgets the
+// facts that depend on it (the number was fine, but that was for SMS).
+func (t *turn) setFact(name, value string) {
+	if old, ok := t.st.Slots[name]; ok && old == value {
+		return
+	}
+	if t.st.Slots == nil {
+		t.st.Slots = make(map[string]string)
+	}
+	old, had := t.st.Slots[name]
+	t.st.Slots[name] = value
+	if t.learned == nil {
+		t.learned = make(map[string]bool)
+	}
+	t.learned[name] = true
+	if t.e.facts[name] != nil {
+		t.trace.Facts = append(t.trace.Facts, name+"="+value)
+	}
+	if had && old != value {
+		for _, f := range t.e.pack.Facts {
+			if f.DependsOn == name {
+				delete(t.st.Slots, f.ID)
+			}
+		}
+	}
+}
+
+// learn records the facts a reading found with enough confidence; only
+// facts and values the pack declares count.
+func (t *turn) learn(facts []knowledge.Fact) {
+	for _, f := range facts {
+		spec := t.e.facts[f.Name]
+		if f.Score < t.e.opts.Threshold || spec == nil || !slices.Contains(spec.Values, f.Value) {
+			continue
+		}
+		t.setFact(f.Name, f.Value)
+	}
+}
+
+// answerFact records the fact the answer to node n's question means.
+func (t *turn) answerFact(n *knowledge.Node, answer string) {
+	if n == nil || n.Asks == "" {
+		return
+	}
+	q := t.e.questions[n.Asks]
+	if q == nil || q.Fact == "" {
+		return
+	}
+	for _, a := range q.Answers {
+		if a.Answer == answer && a.Value != "" {
+			t.setFact(q.Fact, a.Value)
+			return
+		}
+	}
+}
+
+// handoff goes to the handoff node, or, for someone already waiting for a
+// person, acknowledges briefly with when staff answer.
+func (t *turn) handoff(reason string) {
+	e := t.e
+	if t.st.Waiting {
+		if w := e.pack.Text(knowledge.TextWaiting); w != "" {
+			t.st.Misses = 0
+			t.st.Paused = false
+			t.st.Pending = ""
+			t.trace.Reason = ReasonWaiting
+			t.trace.Handoff = true
+			t.topic = e.handoff.Topic
+			t.replies = []Reply{{Text: t.render(w), QuickReplies: capQuickReplies(t.currentQuickReplies())}}
+			return
+		}
+	}
+	t.enter(e.handoff.ID, reason, true)
+	t.trace.Handoff = true
+}
+
+// sameStep answers a reading that leads to the step the user is on: the
+// step is not sent again; its question is, after a short note.
+func (t *turn) sameStep(reason string) {
+	n := t.node()
+	t.st.Misses = 0
+	t.st.Paused = false
+	t.st.Pending = ""
+	t.trace.Reason = ReasonSame
+	_ = reason
+	t.replies = t.replies[:0]
+	if s := t.e.pack.Text(knowledge.TextSameStep); s != "" {
+		t.replies = append(t.replies, Reply{Text: t.render(s)})
+	}
+	if len(n.Messages) > 0 {
+		last := n.Messages[len(n.Messages)-1]
+		t.replies = append(t.replies, t.message(last))
+	}
+	if len(t.replies) > 0 {
+		t.replies[len(t.replies)-1].QuickReplies = capQuickReplies(t.currentQuickReplies())
+	}
 }
 
 // say sends system texts without moving; quick replies go on the last one.
@@ -135,7 +337,7 @@ func (t *turn) say(reason string, qrs []QuickReply, keys ...string) {
 	t.trace.Reason = reason
 	t.replies = t.replies[:0]
 	for _, k := range keys {
-		t.replies = append(t.replies, Reply{Text: t.e.pack.Text(k)})
+		t.replies = append(t.replies, Reply{Text: t.render(t.e.pack.Text(k))})
 	}
 	if len(t.replies) > 0 && len(qrs) > 0 {
 		t.replies[len(t.replies)-1].QuickReplies = capQuickReplies(qrs)
@@ -146,6 +348,34 @@ func (t *turn) restart(reason string) {
 	t.st.Slots = nil
 	t.st.History = nil
 	t.enter(t.e.start.ID, reason, false)
+}
+
+// confirm asks whether the user means weighty node n (「〜のことでしょうか？」)
+// instead of going there on a partial reading; はい goes there.
+func (t *turn) confirm(n *knowledge.Node, a action) {
+	e := t.e
+	if t.st.Node == "" {
+		t.st.Node = e.start.ID
+	}
+	t.st.Pending = n.ID
+	t.st.Misses = 0
+	t.st.Paused = false
+	t.trace.Reason = ReasonConfirm
+	t.trace.Intent, t.trace.Score = a.intent, a.score
+	t.topic = n.Topic
+	yes, no := e.label(TextLabelYes), e.label(TextLabelNo)
+	t.replies = []Reply{{Text: t.render(n.Confirm), QuickReplies: []QuickReply{
+		{Label: yes, Data: knowledge.PostbackNodePrefix + n.ID, DisplayText: yes},
+		{Label: no, Data: PostbackDeny + n.ID, DisplayText: no},
+	}}}
+}
+
+// deny answers いいえ to a confirmation: a short apology and the buttons of
+// the step the user is on.
+func (t *turn) deny() {
+	t.st.Pending = ""
+	t.st.Misses = 0
+	t.say(ReasonDeny, t.currentQuickReplies(), knowledge.TextConfirmNo)
 }
 
 // back returns to the previous node; with no history it shows the start.
@@ -186,8 +416,7 @@ func (t *turn) command(cmd string) bool {
 	case knowledge.CommandBack:
 		t.back()
 	case knowledge.CommandHandoff:
-		t.enter(t.e.handoff.ID, ReasonCommand, true)
-		t.trace.Handoff = true
+		t.handoff(ReasonCommand)
 	case knowledge.CommandResume:
 		if !t.st.Paused && t.onDetour() {
 			// "続きをお願いします" after a side question (a code-safety
@@ -210,11 +439,16 @@ func (t *turn) postback(data string) {
 	switch {
 	case strings.HasPrefix(data, knowledge.PostbackNodePrefix):
 		if id := strings.TrimPrefix(data, knowledge.PostbackNodePrefix); t.e.nodes[id] != nil {
-			t.enter(id, ReasonChoice, true)
+			t.goTo(id, ReasonChoice)
 			return
 		}
 	case strings.HasPrefix(data, knowledge.PostbackCommandPrefix):
 		if t.command(strings.TrimPrefix(data, knowledge.PostbackCommandPrefix)) {
+			return
+		}
+	case strings.HasPrefix(data, PostbackDeny):
+		if t.st.Pending != "" && t.e.pack.Text(knowledge.TextConfirmNo) != "" {
+			t.deny()
 			return
 		}
 	}
@@ -265,6 +499,10 @@ func (t *turn) text(s string) {
 		t.firstText(s)
 		return
 	}
+	if t.st.Pending != "" && t.pendingAnswer(s) {
+		return
+	}
+	t.st.Pending = ""
 	idle := t.idle()
 	if !idle {
 		if data, ok := t.typedLabel(s); ok {
@@ -277,19 +515,32 @@ func (t *turn) text(s string) {
 		}
 	}
 	n := t.node()
-	matches := e.understand(s, n, t.st.Paused)
+	r := e.read(s, n, t.st.Paused)
+	if !t.st.Paused {
+		t.learn(r.Facts)
+	}
+	matches := r.Matches
 	a := e.decide(n, t.st.Paused, matches)
 	if !idle && !t.st.Paused && a.kind == actTopic && a.next == e.start.ID && n.ID != e.start.ID && n.Terminal == "" {
 		// どうしたらいい, 教えてください in the middle of a step ask about
 		// that step, not for the main menu (最初から is a command, and a
-		// user back after a pause is asked first): the step is sent again.
+		// user back after a pause is asked first).
 		a.next = n.ID
 	}
-	if n.Terminal == knowledge.TerminalHandoff && (a.kind == actNone || (a.kind == actTopic && a.score < handoffStay)) {
+	if !idle && !t.st.Paused && (a.kind == actNone || (a.kind == actTopic && a.next == n.ID)) {
+		// A fact stated this turn that answers the question asked
+		// (大学のアドレスで、もう使えない) is the answer.
+		if next, ok := t.knownAnswer(n); ok && t.learned[e.questions[n.Asks].Fact] {
+			a = action{kind: actAnswer, next: next, intent: a.intent, score: a.score}
+		}
+	}
+	if t.st.Waiting && (a.kind == actNone || (n.ID == e.handoff.ID && a.kind == actTopic && a.score < handoffStay)) {
 		// Someone waiting for a person (まだですか, いつ連絡来る？) asks
-		// about the wait, not a new topic: the handoff message again. A
-		// clear topic or a command still moves on.
-		a = action{kind: actTopic, next: n.ID, intent: a.intent, score: a.score}
+		// about the wait: a short acknowledgement. A clear topic or a
+		// command still moves on.
+		t.handoff(ReasonIntent)
+		t.traceBest(matches)
+		return
 	}
 	if idle && a.kind != actCommand && a.kind != actTopic {
 		t.st.Paused = true
@@ -307,6 +558,43 @@ func (t *turn) text(s string) {
 	t.act(a)
 }
 
+// pendingAnswer reads text after a confirmation question: yes goes to the
+// node asked about, no apologises; anything else is read as usual (false).
+func (t *turn) pendingAnswer(s string) bool {
+	e := t.e
+	p := e.nodes[t.st.Pending]
+	if p == nil {
+		return false
+	}
+	if data, ok := t.typedLabel(s); ok && (data == knowledge.PostbackNodePrefix+p.ID || data == PostbackDeny+p.ID) {
+		t.postback(data)
+		return true
+	}
+	r := e.readQuery(knowledge.Query{Text: s, Expects: []string{AnswerYes, AnswerNo}, Question: p.Confirm})
+	var best knowledge.Match
+	for _, m := range r.Matches {
+		if m.Score > best.Score {
+			best = m
+		}
+	}
+	if best.Score < e.opts.Threshold {
+		return false
+	}
+	switch best.Intent {
+	case AnswerYes:
+		t.goTo(p.ID, ReasonAnswer)
+	case AnswerNo:
+		if e.pack.Text(knowledge.TextConfirmNo) == "" {
+			return false
+		}
+		t.deny()
+	default:
+		return false
+	}
+	t.trace.Intent, t.trace.Score = best.Intent, best.Score
+	return true
+}
+
 // resume reads text not understood on the fallback node (the answer to an
 // off-topic question) as a reply to the step before the digression: people
 // go back to what they were doing (じゃあ元の話だけど、番号は合ってます).
@@ -319,7 +607,7 @@ func (t *turn) resume(s string, n *knowledge.Node) action {
 	if prev == nil || prev.ID == e.start.ID || prev.ID == n.ID || prev.Terminal != "" {
 		return action{}
 	}
-	a := e.decide(prev, false, e.understand(s, prev, false))
+	a := e.decide(prev, false, e.read(s, prev, false).Matches)
 	if a.kind == actTopic && a.next == e.start.ID {
 		return action{}
 	}
@@ -331,23 +619,30 @@ func (t *turn) resume(s string, n *knowledge.Node) action {
 // shows the welcome menu.
 func (t *turn) firstText(s string) {
 	e := t.e
-	matches := e.u.Understand(s, e.expectsFor(e.start, false))
-	a := e.decide(e.start, false, matches)
+	r := e.readQuery(knowledge.Query{Text: s, Expects: e.expectsFor(e.start, false)})
+	t.learn(r.Facts)
+	a := e.decide(e.start, false, r.Matches)
 	if a.kind == actNone {
 		t.enter(e.start.ID, ReasonStart, false)
 		t.st.Misses = 1
-		t.traceBest(matches)
+		t.traceBest(r.Matches)
 		return
 	}
 	t.act(a)
 }
 
 func (t *turn) act(a action) {
+	e := t.e
 	switch a.kind {
 	case actAnswer:
-		t.enter(a.next, ReasonAnswer, true)
+		t.answerFact(t.node(), a.answer)
+		t.goTo(a.next, ReasonAnswer)
 	case actTopic:
-		t.enter(a.next, ReasonIntent, true)
+		if n := e.nodes[a.next]; n.Confirm != "" && a.score < e.opts.Sure && n.ID != t.st.Node {
+			t.confirm(n, a)
+			return
+		}
+		t.goTo(a.next, ReasonIntent)
 	case actCommand:
 		t.command(a.command)
 	}
@@ -486,15 +781,28 @@ func (t *turn) typedLabel(s string) (string, bool) {
 	return "", false
 }
 
-// understand reads text on node n: with the question the node asks when the
-// understander can use it (see ReplyUnderstander), else with the answers it
-// expects only.
-func (e *Engine) understand(text string, n *knowledge.Node, paused bool) []knowledge.Match {
-	expects := e.expectsFor(n, paused)
-	if ru, ok := e.u.(ReplyUnderstander); ok && n != nil && !paused && len(n.Messages) > 0 {
-		return ru.UnderstandReply(text, expects, n.Messages[len(n.Messages)-1].Text)
+// read reads text on node n: with the question the node asks and the
+// answers it expects (unless paused: the question then is whether to go on).
+func (e *Engine) read(text string, n *knowledge.Node, paused bool) knowledge.Reading {
+	q := knowledge.Query{Text: text, Expects: e.expectsFor(n, paused)}
+	if n != nil && !paused {
+		q.Node, q.Asks = n.ID, n.Asks
+		if len(n.Messages) > 0 {
+			q.Question = n.Messages[len(n.Messages)-1].Text
+		}
 	}
-	return e.u.Understand(text, expects)
+	return e.readQuery(q)
+}
+
+// readQuery asks the understander, in the richest way it supports.
+func (e *Engine) readQuery(q knowledge.Query) knowledge.Reading {
+	if r, ok := e.u.(Reader); ok {
+		return r.Read(q)
+	}
+	if ru, ok := e.u.(ReplyUnderstander); ok && q.Question != "" {
+		return knowledge.Reading{Matches: ru.UnderstandReply(q.Text, q.Expects, q.Question)}
+	}
+	return knowledge.Reading{Matches: e.u.Understand(q.Text, q.Expects)}
 }
 
 // expectsFor lists the answer intents node n accepts, for the understander.
@@ -505,14 +813,19 @@ func (e *Engine) expectsFor(n *knowledge.Node, paused bool) []string {
 	if n == nil {
 		return nil
 	}
-	out := make([]string, 0, len(n.Expects)+1)
-	hasYes := false
+	out := make([]string, 0, len(n.Expects)+2)
+	hasYes, hasNo, hasDone := false, false, false
 	for _, x := range n.Expects {
 		out = append(out, x.Answer)
 		hasYes = hasYes || x.Answer == AnswerYes
+		hasNo = hasNo || x.Answer == AnswerNo
+		hasDone = hasDone || x.Answer == AnswerAlreadyDone
 	}
 	if n.Next != "" && !hasYes {
 		out = append(out, AnswerYes)
+	}
+	if hasNo && !hasDone && e.intents[AnswerAlreadyDone] != nil {
+		out = append(out, AnswerAlreadyDone)
 	}
 	return out
 }
@@ -648,13 +961,21 @@ func (e *Engine) actionFor(n *knowledge.Node, paused bool, m knowledge.Match) ac
 		}
 		for _, x := range n.Expects {
 			if x.Answer == in.ID && e.nodes[x.Next] != nil {
-				a.kind, a.next = actAnswer, x.Next
+				a.kind, a.next, a.answer = actAnswer, x.Next, x.Answer
 				return a
 			}
 		}
 		if in.ID == AnswerYes && e.nodes[n.Next] != nil {
-			a.kind, a.next = actAnswer, n.Next
+			a.kind, a.next, a.answer = actAnswer, n.Next, AnswerYes
 			return a
+		}
+		if in.ID == AnswerAlreadyDone {
+			for _, x := range n.Expects {
+				if x.Answer == AnswerNo && e.nodes[x.Next] != nil {
+					a.kind, a.next, a.answer = actAnswer, x.Next, AnswerNo
+					return a
+				}
+			}
 		}
 	case knowledge.KindCommand:
 		switch in.Command {

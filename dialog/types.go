@@ -25,17 +25,34 @@ type Input struct {
 	Data string    // InputPostback: the button's postback data
 	Type string    // InputNonText: "sticker", "image", ...
 	Time time.Time // when the user acted (the LINE event timestamp)
+	// Staff is when a person will answer, as the caller knows it (the
+	// console's staff hours); the zero value means unknown.
+	Staff Staff
+}
+
+// Staff says when staff answer. The engine only words it (in the pack's
+// time zone); it reads no clock or schedule itself.
+type Staff struct {
+	OnDuty bool      // staff are working now
+	Next   time.Time // when staff next come on duty; zero when on duty or unknown
 }
 
 // State is everything the engine remembers about one conversation. It
 // serialises to JSON and is stored per user.
 type State struct {
-	Node     string            `json:"node,omitempty"`    // current node; "" for a new conversation
-	History  []string          `json:"history,omitempty"` // previous nodes, newest last, bounded (for 戻る)
-	Slots    map[string]string `json:"slots,omitempty"`   // method, has_access, ...
-	Misses   int               `json:"misses,omitempty"`  // consecutive turns not understood
-	Paused   bool              `json:"paused,omitempty"`  // asked "continue or start over?" after idling
-	LastSeen time.Time         `json:"last_seen"`         // time of the last input
+	Node    string            `json:"node,omitempty"`    // current node; "" for a new conversation
+	History []string          `json:"history,omitempty"` // previous nodes, newest last, bounded (for 戻る)
+	Slots   map[string]string `json:"slots,omitempty"`   // method, has_access, ...
+	Misses  int               `json:"misses,omitempty"`  // consecutive turns not understood
+	Paused  bool              `json:"paused,omitempty"`  // asked "continue or start over?" after idling
+	// Waiting: the user asked for a person; follow-ups get a short
+	// acknowledgement, not the handoff message again. The caller clears it
+	// when staff hand the conversation back (see HandBack).
+	Waiting bool `json:"waiting,omitempty"`
+	// Pending is the node a confirmation question asked about
+	// (「〜のことでしょうか？」), waiting for はい or いいえ.
+	Pending  string    `json:"pending,omitempty"`
+	LastSeen time.Time `json:"last_seen"` // time of the last input
 	// PackID and PackVersion name the pack that produced this state.
 	PackID      string `json:"pack_id,omitempty"`
 	PackVersion string `json:"pack_version,omitempty"`
@@ -67,15 +84,17 @@ type Buttons struct {
 
 // Trace explains a turn for the log and for analytics.
 type Trace struct {
-	Reason    string  `json:"reason"` // see the Reason* constants
-	Intent    string  `json:"intent,omitempty"`
-	Score     float64 `json:"score,omitempty"`
-	FromNode  string  `json:"from_node,omitempty"`
-	ToNode    string  `json:"to_node"`
-	FromTopic string  `json:"from_topic,omitempty"`
-	ToTopic   string  `json:"to_topic"`
-	Handoff   bool    `json:"handoff,omitempty"`  // the turn handed the conversation to a person
-	Resolved  bool    `json:"resolved,omitempty"` // the turn reached a resolved node
+	Reason    string   `json:"reason"` // see the Reason* constants
+	Intent    string   `json:"intent,omitempty"`
+	Score     float64  `json:"score,omitempty"`
+	FromNode  string   `json:"from_node,omitempty"`
+	ToNode    string   `json:"to_node"`
+	FromTopic string   `json:"from_topic,omitempty"`
+	ToTopic   string   `json:"to_topic"`
+	Facts     []string `json:"facts,omitempty"`    // facts learned this turn, as name=value
+	Skipped   []string `json:"skipped,omitempty"`  // questions skipped because their answer was known
+	Handoff   bool     `json:"handoff,omitempty"`  // the turn handed the conversation to a person
+	Resolved  bool     `json:"resolved,omitempty"` // the turn reached a resolved node
 }
 
 // Reasons for a transition.
@@ -92,7 +111,18 @@ const (
 	ReasonNonText  = "non_text" // sticker etc.: asked for text
 	ReasonGroup    = "group"    // group/room: one-to-one only
 	ReasonStale    = "stale"    // a button from an older pack version
+	ReasonConfirm  = "confirm"  // a partial reading of a weighty node: asked 「〜のことでしょうか？」
+	ReasonDeny     = "deny"     // いいえ to a confirmation
+	ReasonWaiting  = "waiting"  // a follow-up while waiting for a person: acknowledged
+	ReasonSame     = "same"     // the same step again: its question only, or on to its next step
 )
+
+// HandBack returns st for a conversation that staff hand back to the bot:
+// the user no longer waits for a person.
+func HandBack(st State) State {
+	st.Waiting = false
+	return st
+}
 
 // Result is the outcome of one step.
 type Result struct {

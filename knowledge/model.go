@@ -54,6 +54,12 @@ type Pack struct {
 	Intents []Intent `yaml:"intents"`
 	Nodes   []Node   `yaml:"nodes"`
 
+	// Facts is the vocabulary of what the bot remembers about the user's
+	// situation (method: sms, contact: lost, two_step: on). Facts are kept in
+	// the session; nodes set them, answers settle them, understanding finds
+	// them in any message.
+	Facts []FactSpec `yaml:"facts,omitempty"`
+
 	// Questions are the questions nodes ask (Node.Asks), each with examples
 	// of how people answer it, directly and indirectly; the understander
 	// learns from them what an answer to that question looks like.
@@ -83,6 +89,50 @@ const (
 	TextStaleButton = "stale_button" // a tapped button no longer exists in this pack version
 )
 
+// Placeholders the engine fills in node messages and texts, and the texts
+// they are made of (required when the placeholder is used).
+const (
+	// PlaceholderGreeting is a greeting that fits the time of day in the
+	// pack's time zone (Japan): TextGreetingMorning, Day or Evening.
+	PlaceholderGreeting = "{greeting}"
+	// PlaceholderStaff says when staff will answer: TextStaffOnDuty,
+	// TextStaffOffDuty (with PlaceholderNext) or TextStaffUnknown.
+	PlaceholderStaff = "{staff}"
+	// PlaceholderNext, in TextStaffOffDuty only, is when staff next come on
+	// duty (本日の10時, 明日の10時, 12月5日（金）の10時).
+	PlaceholderNext = "{next}"
+
+	TextGreetingMorning = "greeting_morning" // おはようございます (4:00–10:59)
+	TextGreetingDay     = "greeting_day"     // こんにちは (11:00–17:59)
+	TextGreetingEvening = "greeting_evening" // こんばんは (18:00–3:59)
+	TextStaffOnDuty     = "staff_on_duty"    // staff are working now
+	TextStaffOffDuty    = "staff_off_duty"   // staff come back at {next}
+	TextStaffUnknown    = "staff_unknown"    // the caller did not say
+)
+
+// PlaceholderTexts lists, for each placeholder, the texts it needs.
+var PlaceholderTexts = map[string][]string{
+	PlaceholderGreeting: {TextGreetingMorning, TextGreetingDay, TextGreetingEvening},
+	PlaceholderStaff:    {TextStaffOnDuty, TextStaffOffDuty, TextStaffUnknown},
+}
+
+// Optional texts the engine uses when the pack has them.
+const (
+	// TextWaiting acknowledges a follow-up while the user waits for a
+	// person (まだですか？): short, with {staff}; instead of the handoff node again.
+	TextWaiting = "waiting"
+	// TextKnownSkip goes in front of a step reached by skipping questions
+	// the user had already answered in their own words.
+	TextKnownSkip = "known_skip"
+	// TextSameStep goes in front of a step's question when the user would
+	// get the same step again (the step itself is not repeated).
+	TextSameStep = "same_step"
+	// TextConfirmNo answers いいえ to a confirmation (「〜のことでしょうか？」).
+	TextConfirmNo = "confirm_no"
+	// TextThanks answers plain thanks in the middle of a step.
+	TextThanks = "thanks"
+)
+
 // RequiredTexts lists the Texts keys a pack must define.
 var RequiredTexts = []string{TextReprompt, TextOfferHuman, TextIdleResume, TextNonText, TextGroup, TextCodeSafety, TextStaleButton}
 
@@ -109,7 +159,9 @@ type Node struct {
 	// Expects maps free-text answers (KindAnswer intent ids) to next nodes.
 	Expects []Expect `yaml:"expects,omitempty"`
 	// Asks names the question (Pack.Questions) this node asks, whose answer
-	// examples teach the understander how people answer it here. Optional.
+	// examples teach the understander how people answer it here. When the
+	// answer is already known from what the user said (the question's fact),
+	// the engine follows the matching expect instead of asking. Optional.
 	Asks string `yaml:"asks,omitempty"`
 	// Sets are slots set on entering the node (method: email, has_access: no).
 	Sets map[string]string `yaml:"sets,omitempty"`
@@ -118,6 +170,10 @@ type Node struct {
 	// Next is where a plain "はい/次へ" (the answer intent "yes" when not listed in
 	// Expects) leads from an informational node; optional.
 	Next string `yaml:"next,omitempty"`
+	// Confirm marks a weighty node (the recovery form, "you may not be able
+	// to recover"): free text that is not a sure match for it is first
+	// confirmed with this question (「〜のことでしょうか？」) and はい/いいえ.
+	Confirm string `yaml:"confirm,omitempty"`
 }
 
 // Question is something the bot asks, with examples of each answer: the
@@ -126,13 +182,26 @@ type Node struct {
 // 使えない answers "can you still receive mail there?" with no).
 type Question struct {
 	ID      string           `yaml:"id"`
+	Fact    string           `yaml:"fact,omitempty"` // the fact an answer settles, if any
 	Answers []QuestionAnswer `yaml:"answers"`
 }
 
 // QuestionAnswer is one answer to a question and how people phrase it.
 type QuestionAnswer struct {
-	Answer   string   `yaml:"answer"` // a KindAnswer intent id
+	Answer   string   `yaml:"answer"`          // a KindAnswer intent id
+	Value    string   `yaml:"value,omitempty"` // the value of Question.Fact this answer means
 	Examples []string `yaml:"examples"`
+}
+
+// FactSpec declares one fact and the values it can take. A fact that
+// depends on another (contact on method: the address or number the code
+// goes to) is forgotten when that one changes. Examples, by value, are
+// phrasings that state the fact, for the understander to learn from.
+type FactSpec struct {
+	ID        string              `yaml:"id"`
+	Values    []string            `yaml:"values"`
+	DependsOn string              `yaml:"depends_on,omitempty"`
+	Examples  map[string][]string `yaml:"examples,omitempty"`
 }
 
 // Message is one speech bubble.
@@ -199,6 +268,16 @@ func (p *Pack) Question(id string) *Question {
 	for i := range p.Questions {
 		if p.Questions[i].ID == id {
 			return &p.Questions[i]
+		}
+	}
+	return nil
+}
+
+// Fact returns the declaration of fact id, or nil.
+func (p *Pack) Fact(id string) *FactSpec {
+	for i := range p.Facts {
+		if p.Facts[i].ID == id {
+			return &p.Facts[i]
 		}
 	}
 	return nil

@@ -90,8 +90,10 @@ func Validate(p *Pack) []Problem {
 	v := &validator{p: p, nodes: map[string]int{}, intents: map[string]int{}}
 	v.pack()
 	v.intentRules()
+	v.factRules()
 	v.nodeRules()
 	v.questionRules()
+	v.placeholders()
 	v.reachability()
 	sortProblems(v.probs)
 	return v.probs
@@ -374,7 +376,11 @@ func (v *validator) nodeRules() {
 		for _, k := range slices.Sorted(maps.Keys(n.Sets)) {
 			val := n.Sets[k]
 			sp := path + ".sets." + k
-			switch allowed, known := SlotValues[k]; {
+			allowed, known := SlotValues[k]
+			if f := v.p.Fact(k); f != nil {
+				allowed, known = f.Values, true
+			}
+			switch {
 			case strings.TrimSpace(k) == "":
 				v.addf(path+".sets", "%s sets a slot with no name", name)
 			case strings.TrimSpace(val) == "":
@@ -389,6 +395,12 @@ func (v *validator) nodeRules() {
 		}
 		if n.Asks != "" && v.p.Question(n.Asks) == nil {
 			v.addf(path+".asks", "%s: asks: unknown question %q", name, n.Asks)
+		}
+		if n.Asks != "" && len(n.Expects) == 0 {
+			v.addf(path+".asks", "%s asks %q but expects no answer", name, n.Asks)
+		}
+		if n.Confirm != "" && utf16Len(n.Confirm) > MaxText {
+			v.addf(path+".confirm", "%s: confirm is %d UTF-16 units long; LINE allows %d", name, utf16Len(n.Confirm), MaxText)
 		}
 
 		if n.Terminal == "" && len(n.Choices) == 0 && len(n.Expects) == 0 && n.Next == "" && !hasButtonWayOn(n) {
@@ -421,6 +433,12 @@ func (v *validator) questionRules() {
 				v.addf(path+".id", "%s is asked by no node (set asks: %s on the node that asks it)", name, q.ID)
 			}
 		}
+		var fact *FactSpec
+		if q.Fact != "" {
+			if fact = v.p.Fact(q.Fact); fact == nil {
+				v.addf(path+".fact", "%s: unknown fact %q", name, q.Fact)
+			}
+		}
 		if len(q.Answers) == 0 {
 			v.addf(path+".answers", "%s has no answers", name)
 		}
@@ -440,7 +458,14 @@ func (v *validator) questionRules() {
 				v.addf(ap+".answer", "%s: answer %q is listed twice (first at line %d)", name, a.Answer, v.line(fmt.Sprintf("%s.answers[%d]", path, first)))
 			}
 			answers[a.Answer] = j
-			if len(a.Examples) == 0 {
+			switch {
+			case a.Value != "" && q.Fact == "":
+				v.addf(ap+".value", "%s: answer %q has a value but the question settles no fact", name, a.Answer)
+			case a.Value != "" && fact != nil && !contains(fact.Values, a.Value):
+				v.addf(ap+".value", "%s: fact %s cannot be %q (want %s)", name, q.Fact, a.Value, strings.Join(fact.Values, ", "))
+			case len(a.Examples) == 0 && a.Value == "":
+				// An answer with a value maps the answer to the fact; its
+				// examples are optional.
 				v.addf(ap+".examples", "%s: answer %q has no examples", name, a.Answer)
 			}
 			for k, ex := range a.Examples {
@@ -458,6 +483,97 @@ func (v *validator) questionRules() {
 				}
 			}
 		}
+	}
+}
+
+// factRules checks the facts vocabulary: ids and values unique and
+// non-empty, dependencies on declared facts.
+func (v *validator) factRules() {
+	seen := map[string]int{}
+	for i, f := range v.p.Facts {
+		path := fmt.Sprintf("facts[%d]", i)
+		if strings.TrimSpace(f.ID) == "" {
+			v.addf(path+".id", "fact #%d has no id", i+1)
+		} else if first, ok := seen[f.ID]; ok {
+			v.addf(path+".id", "duplicate fact id %q (first at line %d)", f.ID, v.line(fmt.Sprintf("facts[%d]", first)))
+		} else {
+			seen[f.ID] = i
+		}
+		if len(f.Values) == 0 {
+			v.addf(path+".values", "fact %q has no values", f.ID)
+		}
+		vals := map[string]bool{}
+		for j, val := range f.Values {
+			switch {
+			case strings.TrimSpace(val) == "":
+				v.addf(fmt.Sprintf("%s.values[%d]", path, j), "fact %q: value %d is empty", f.ID, j+1)
+			case vals[val]:
+				v.addf(fmt.Sprintf("%s.values[%d]", path, j), "fact %q: value %q is listed twice", f.ID, val)
+			}
+			vals[val] = true
+		}
+		if f.DependsOn != "" && (f.DependsOn == f.ID || v.p.Fact(f.DependsOn) == nil) {
+			v.addf(path+".depends_on", "fact %q depends on unknown fact %q", f.ID, f.DependsOn)
+		}
+		for _, val := range slices.Sorted(maps.Keys(f.Examples)) {
+			ep := path + ".examples." + val
+			if !vals[val] {
+				v.addf(ep, "fact %q: examples for %q, which is not one of its values", f.ID, val)
+			}
+			for k, ex := range f.Examples[val] {
+				if strings.TrimSpace(ex) == "" {
+					v.addf(fmt.Sprintf("%s[%d]", ep, k), "fact %q: example %d of %q is empty", f.ID, k+1, val)
+				}
+			}
+		}
+	}
+}
+
+// placeholders checks that node messages and texts use only the engine's
+// placeholders, and that the texts each one needs exist.
+func (v *validator) placeholders() {
+	used := map[string]bool{}
+	check := func(path, s string, allowNext bool) {
+		for rest := s; ; {
+			i := strings.IndexByte(rest, '{')
+			if i < 0 {
+				return
+			}
+			j := strings.IndexByte(rest[i:], '}')
+			if j < 0 {
+				return
+			}
+			ph := rest[i : i+j+1]
+			rest = rest[i+j+1:]
+			switch {
+			case ph == PlaceholderNext && allowNext:
+			case PlaceholderTexts[ph] != nil:
+				used[ph] = true
+			default:
+				v.addf(path, "unknown placeholder %s (want %s or %s)", ph, PlaceholderGreeting, PlaceholderStaff)
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(v.p.Texts)) {
+		check("texts."+k, v.p.Texts[k], k == TextStaffOffDuty)
+	}
+	for i, n := range v.p.Nodes {
+		for j, m := range n.Messages {
+			check(fmt.Sprintf("nodes[%d].messages[%d].text", i, j), m.Text, false)
+		}
+		if n.Confirm != "" {
+			check(fmt.Sprintf("nodes[%d].confirm", i), n.Confirm, false)
+		}
+	}
+	for _, ph := range slices.Sorted(maps.Keys(used)) {
+		for _, k := range PlaceholderTexts[ph] {
+			if strings.TrimSpace(v.p.Texts[k]) == "" {
+				v.addf("texts", "missing text %q (texts.%s), needed by %s", k, k, ph)
+			}
+		}
+	}
+	if used[PlaceholderStaff] && v.p.Texts[TextStaffOffDuty] != "" && !strings.Contains(v.p.Texts[TextStaffOffDuty], PlaceholderNext) {
+		v.addf("texts."+TextStaffOffDuty, "text %q must say when staff come back (%s)", TextStaffOffDuty, PlaceholderNext)
 	}
 }
 

@@ -428,3 +428,63 @@ func TestValidateAccepts(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateMemoryRules checks facts, questions' facts and values, asks,
+// confirm and placeholders: the pack features the dialog's memory and tone
+// rest on.
+func TestValidateMemoryRules(t *testing.T) {
+	const facts = `
+facts:
+  - {id: method, values: [email, sms]}
+  - {id: contact, values: [ok, lost], depends_on: method, examples: {lost: [もう使っていないアドレス]}}
+`
+	withFacts := []string{
+		"  - id: found_in_junk\n    answers:", "  - id: found_in_junk\n    fact: contact\n    answers:",
+		"      - answer: \"yes\"\n", "      - answer: \"yes\"\n        value: ok\n",
+		"      - answer: \"no\"\n", "      - answer: \"no\"\n        value: lost\n",
+	}
+	tests := []struct {
+		name  string
+		edits []string
+		want  string
+	}{
+		{"valid", nil, ""},
+		{"asks without expects", []string{"  - id: resolved\n", "  - id: resolved\n    asks: found_in_junk " + marker + "\n"}, `node "resolved" asks "found_in_junk" but expects no answer`},
+		{"unknown fact", []string{"    fact: contact", "    fact: contacts " + marker}, `question "found_in_junk": unknown fact "contacts"`},
+		{"value not of the fact", []string{"        value: lost", "        value: gone " + marker}, `question "found_in_junk": fact contact cannot be "gone" (want ok, lost)`},
+		{"value without a fact", []string{"    fact: contact\n", "", "        value: ok", "        value: ok " + marker}, `answer "yes" has a value but the question settles no fact`},
+		{"an answer with a value needs no examples", []string{"        examples: [迷惑メールに入ってました]\n", ""}, ""},
+		{"depends on an unknown fact", []string{"depends_on: method,", "depends_on: mehtod,"}, `fact "contact" depends on unknown fact "mehtod"`},
+		{"value listed twice", []string{"values: [email, sms]}", "values: [email, email]} " + marker}, `fact "method": value "email" is listed twice`},
+		{"examples of an unknown value", []string{"examples: {lost:", "examples: {gone:"}, `fact "contact": examples for "gone", which is not one of its values`},
+		{"sets a value the fact lacks", []string{"      method: email\n", "      method: call " + marker + "\n"}, `slot method cannot be "call" (want email, sms)`},
+		{"unknown placeholder", []string{"      - text: よかったです。", "      - text: \"{name}さん、よかったです。\" " + marker}, `unknown placeholder {name}`},
+		{"greeting without its texts", []string{"      - text: よかったです。", "      - text: \"{greeting}。よかったです。\""}, `missing text "greeting_morning" (texts.greeting_morning), needed by {greeting}`},
+		{"staff off duty without when", []string{"      - text: 担当者におつなぎします。", "      - text: \"{staff}\"",
+			"  stale_button: そのボタンは使えなくなりました。", "  stale_button: そのボタンは使えなくなりました。\n  staff_on_duty: 順番にお返事します。\n  staff_off_duty: 時間外です。 " + marker + "\n  staff_unknown: 対応時間内にお返事します。"},
+			`text "staff_off_duty" must say when staff come back ({next})`},
+	}
+	base := edit(t, readValid(t), withFacts...) + facts
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := edit(t, base, tt.edits...)
+			_, err := Load([]byte(src), "pack.yaml")
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Load error = %v (%T), want *ValidationError", err, err)
+			}
+			for _, pr := range ve.Problems {
+				if strings.Contains(pr.Msg, tt.want) && (!strings.Contains(src, marker) || pr.Line == markerLine(t, src)) {
+					return
+				}
+			}
+			t.Fatalf("no problem %q (at the marker) in:\n%s", tt.want, ve.Error())
+		})
+	}
+}
