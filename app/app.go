@@ -16,6 +16,7 @@ import (
 
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/bot/lineapi"
+	"github.com/todoku/todoku/console"
 	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/knowledge"
 	"github.com/todoku/todoku/knowledge/understand"
@@ -30,6 +31,7 @@ type App struct {
 	Engine    *dialog.Engine
 	Processor *bot.Processor
 	Workers   *bot.Workers
+	Console   *console.Console
 
 	retention *retentionJob // nil when RETENTION_DAYS is 0
 }
@@ -80,6 +82,11 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 		}
 	}
 	a := &App{Config: cfg, Log: log, DB: db, Engine: eng, Processor: proc, Workers: bot.NewWorkers(proc, cfg.Workers)}
+	idle := cfg.ConsoleSessionIdle
+	if a.Console, err = console.New(console.Config{DB: db, Submit: a.Workers.Submit, Logger: log, SessionIdle: idle, StaffHours: cfg.StaffHours}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if cfg.RetentionDays > 0 {
 		clock := opt.Clock
 		if clock == nil {
@@ -88,6 +95,27 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 		a.retention = newRetentionJob(db, cfg.RetentionDays, log, clock)
 	}
 	return a, nil
+}
+
+// ensureAdmin creates the console's first admin account when there is
+// none: TODOKU_ADMIN_USER with TODOKU_ADMIN_PASSWORD, or with a one-time
+// password printed once to the log (to be changed at the first sign-in).
+func (a *App) ensureAdmin(ctx context.Context) error {
+	name := a.Config.AdminUser
+	if name == "" {
+		name = "admin"
+	}
+	created, generated, err := a.Console.Accounts().EnsureAdmin(ctx, name, a.Config.AdminPassword)
+	switch {
+	case err != nil:
+		return fmt.Errorf("console admin account: %w", err)
+	case created && generated != "":
+		a.Log.Warn("created the console admin account with a one-time password, shown only now: sign in and change it",
+			slog.String("user", name), slog.String("one_time_password", generated))
+	case created:
+		a.Log.Info("created the console admin account from TODOKU_ADMIN_PASSWORD", slog.String("user", name))
+	}
+	return nil
 }
 
 // Close closes the database.

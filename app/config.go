@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/todoku/todoku/staffhours"
 )
 
 // Config is every setting of the service. Each one is an environment
@@ -30,6 +32,12 @@ type Config struct {
 	RetentionDays    int
 	DeleteOnUnfollow bool
 	PackID           string
+
+	ConsoleAddr        string        // "" serves the console on Addr
+	ConsoleSessionIdle time.Duration // a console sign-in ends after this long without a request
+	StaffHours         *staffhours.Hours
+	AdminUser          string
+	AdminPassword      string
 
 	redactor *strings.Replacer // the secrets' values, for Redact; nil: none set
 }
@@ -57,6 +65,11 @@ var settings = []setting{
 	{"RETENTION_DAYS", "retention-days", "365", "conversations older than this are deleted daily (0 keeps everything)", false},
 	{"DELETE_ON_UNFOLLOW", "delete-on-unfollow", "false", "delete everything stored about a user when they block the account", false},
 	{"PACK", "pack", "microsoft-ja", "id of the knowledge pack that answers users", false},
+	{"CONSOLE_ADDR", "console-addr", "", "serve the staff console and its API on this address of their own, so that only /callback faces the internet; unset: on ADDR", false},
+	{"CONSOLE_SESSION_IDLE", "console-session-idle", "1h", "a console sign-in ends after this long without a request", false},
+	{"STAFF_HOURS", "staff-hours", "", "when a person answers, e.g. `Mon-Fri 10:00-18:00 Asia/Tokyo` (several parts separated by commas); unset: always", false},
+	{"TODOKU_ADMIN_USER", "admin-user", "admin", "name of the console admin account created at the first start when there is none", false},
+	{"TODOKU_ADMIN_PASSWORD", "admin-password", "", "its password; unset: a one-time password is generated and printed once to the log", true},
 }
 
 // fileSuffix names the variable (and flag) that reads a secret from a file.
@@ -258,10 +271,17 @@ func configFrom(raw map[string]string) (*Config, error) {
 	default:
 		return nil, fmt.Errorf("LOG_FORMAT must be json, text or auto, got %q", c.LogFormat)
 	}
+	c.ConsoleAddr, c.AdminUser, c.AdminPassword = raw["CONSOLE_ADDR"], raw["TODOKU_ADMIN_USER"], raw["TODOKU_ADMIN_PASSWORD"]
+	if c.ConsoleSessionIdle, err = time.ParseDuration(raw["CONSOLE_SESSION_IDLE"]); err != nil || c.ConsoleSessionIdle < time.Minute {
+		return nil, fmt.Errorf("CONSOLE_SESSION_IDLE must be a duration of a minute or more like 1h, got %q", raw["CONSOLE_SESSION_IDLE"])
+	}
+	if c.StaffHours, err = staffhours.Parse(raw["STAFF_HOURS"]); err != nil {
+		return nil, err
+	}
 	if c.ChannelSecret != "" && c.ChannelToken == "" {
 		return nil, errors.New("LINE_CHANNEL_SECRET is set but LINE_CHANNEL_ACCESS_TOKEN is not: set both, or neither")
 	}
-	c.redactor = newRedactor(c.ChannelSecret, c.ChannelToken, c.DatabaseURL)
+	c.redactor = newRedactor(c.ChannelSecret, c.ChannelToken, c.DatabaseURL, c.AdminPassword)
 	return c, nil
 }
 
@@ -288,8 +308,8 @@ const minRedact = 4
 // newRedactor replaces the secrets' values, and a database URL's password
 // (in the user part or the query: the driver quotes a URL it cannot parse
 // with its query intact), by [redacted]. nil when there is nothing to hide.
-func newRedactor(secret, token, dbURL string) *strings.Replacer {
-	values := []string{secret, token}
+func newRedactor(secret, token, dbURL, adminPassword string) *strings.Replacer {
+	values := []string{secret, token, adminPassword}
 	if u, err := url.Parse(dbURL); err == nil {
 		if pw, ok := u.User.Password(); ok {
 			values = append(values, pw, url.QueryEscape(pw), url.PathEscape(pw))

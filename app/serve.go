@@ -31,12 +31,27 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopRetention := a.startRetention(ctx)
 	defer stopRetention()
+	if err := a.ensureAdmin(workCtx); err != nil {
+		return err
+	}
 
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	servers := []*http.Server{{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}}
+	listeners := []net.Listener{ln}
+	if a.Config.ConsoleAddr != "" {
+		cln, err := net.Listen("tcp", a.Config.ConsoleAddr)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, &http.Server{Handler: a.Console.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second})
+		listeners = append(listeners, cln)
+		a.Log.Info("console listening", slog.String("addr", cln.Addr().String()))
+	}
 	pack := a.Engine.Pack()
 	a.Log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("pack", pack.ID), slog.String("pack_version", pack.Version))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
 
 	select {
 	case err := <-errc:
@@ -46,8 +61,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Log.Info("shutting down: no new webhooks, draining work")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		a.Log.Warn("http shutdown", slog.Any("error", err))
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			a.Log.Warn("http shutdown", slog.Any("error", err))
+		}
 	}
 	if err := a.Workers.Shutdown(sctx); err != nil {
 		a.Log.Warn("workers shutdown", slog.Any("error", err))
@@ -56,7 +73,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Handler is the HTTP side: POST /callback, /healthz, /readyz, /metrics.
+// Handler is the HTTP side: POST /callback, /healthz, /readyz, /metrics,
+// and the console unless CONSOLE_ADDR gives it a listener of its own.
 func (a *App) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -79,5 +97,8 @@ func (a *App) Handler() http.Handler {
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))
+	if a.Config.ConsoleAddr == "" {
+		a.Console.Register(r)
+	}
 	return r
 }

@@ -21,6 +21,8 @@ var migrations = []migration{
 	{"initial schema", migrateInitial},
 	{"cheaper writes on the hot path", migrateHotUpdates},
 	{"conversations for people", migratePeople},
+	{"staff accounts, console sessions, API tokens, notes and tags", migrateStaff},
+	{"text search over what people wrote", migrateSearch},
 }
 
 // SchemaVersion is the version this binary expects.

@@ -42,6 +42,9 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "user":
 		return runUser(ctx, args[1:], stdin, stdout, stderr)
 	}
+	if code, ok := runStaffCommand(ctx, args[0], args[1:], stdin, stdout, stderr); ok {
+		return code
+	}
 	fmt.Fprintf(stderr, "todoku admin: unknown command %q\n\n", args[0])
 	adminUsage(stderr)
 	return exitUsage
@@ -55,10 +58,13 @@ func adminUsage(w io.Writer) {
       with nothing; --dry-run only counts
   todoku admin user delete [--actor NAME] LINE_USER_ID
       delete everything stored about one user (exit 3 if nothing was found)
-
-"todoku purge" and "todoku user" are the same commands. Each run leaves an
-audit record (actor, time, user id or cutoff; never content). The database is
-DATABASE_URL (or --database-url, or a file named by DATABASE_URL_FILE).
+`)
+	staffUsage(w)
+	fmt.Fprint(w, `
+"todoku purge" and "todoku user" are the same as "admin purge" and "admin
+user". Each run leaves an audit record (actor, time, subject; never content).
+The database is DATABASE_URL (or --database-url, or a file named by
+DATABASE_URL_FILE).
 `)
 }
 

@@ -41,7 +41,7 @@ func commands() []command {
 		{"kb", "knowledge packs: `kb validate FILE...`, `kb list`", runKB},
 		{"purge", "delete data older than an age: `purge --older-than 90d [--dry-run]`", runPurge},
 		{"user", "delete everything stored about a person: `user delete LINE_USER_ID`", runUser},
-		{"admin", "the same operator commands grouped: `admin purge ...`, `admin user delete ...`", runAdmin},
+		{"admin", "operator commands: `admin purge`, `admin user delete`, console accounts (`admin create-user`, `set-password`, `disable`) and API tokens (`admin token create|revoke`)", runAdmin},
 		{"health", "exit 0 if the local server's /healthz answers 200 (container HEALTHCHECK)", runHealth},
 		{"version", "print the version", runVersion},
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,12 @@ func PostgresURL(t testing.TB) string {
 	admin, err := storage.Open(ctx, base)
 	if err != nil {
 		t.Fatalf("postgres from %s: %v", EnvPostgres, err)
+	}
+	// pg_trgm is one per database: make sure it lives in public, not in
+	// the first test schema to migrate (dropping that would drop it).
+	if err := admin.Gorm().Exec("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public").Error; err != nil && !strings.Contains(err.Error(), "already exists") && !strings.Contains(err.Error(), "duplicate key") {
+		admin.Close()
+		t.Fatalf("create extension pg_trgm: %v", err)
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
