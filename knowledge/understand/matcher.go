@@ -141,6 +141,13 @@ type Matcher struct {
 	// questions holds the content words of the last message of every node
 	// (the question a reply answers; see UnderstandReply).
 	questions map[string][]string
+
+	// said are the words of the domain the bot's own messages use.
+	said map[string]bool
+
+	// model is the classifier trained on the pack's examples; its reading
+	// and the matcher's are blended (see blend).
+	model *model
 }
 
 type intentInfo struct {
@@ -275,6 +282,7 @@ func New(p *knowledge.Pack) *Matcher {
 	// the words of its messages (電波は入ってます after a checklist about
 	// signal) is about the conversation, not out of scope.
 	m.questions = make(map[string][]string)
+	m.said = make(map[string]bool)
 	for _, nd := range p.Nodes {
 		for i, msg := range nd.Messages {
 			wf := m.wordFeatures(m.normalize(msg.Text))
@@ -287,6 +295,7 @@ func New(p *knowledge.Pack) *Matcher {
 			for _, w := range wf {
 				if w != Neg && !strings.ContainsAny(w, "+~[") && !inFallback[w] {
 					m.domain[w] = true
+					m.said[w] = true
 				}
 			}
 		}
@@ -314,6 +323,7 @@ func New(p *knowledge.Pack) *Matcher {
 	m.words.nounOOV = oovNounShare * m.words.oov / oovWordShare // oov is oovWordShare × the highest IDF
 	m.grams = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].grams }, oovGramShare, group, len(groups))
 	m.reads = newChannel(len(docs), func(i int) (int32, []string) { return docs[i].intent, docs[i].reads }, oovGramShare, group, len(groups))
+	m.model = m.trainModel(p)
 	return m
 }
 
@@ -907,13 +917,13 @@ var scratch = sync.Pool{New: func() any { return new([]float64) }}
 // ます。…, 了解です …; see acknowledged) is read without it too, and the
 // better reading counts: the acknowledgement frames what follows.
 func (m *Matcher) Understand(text string, expects []string) []knowledge.Match {
-	return m.UnderstandReply(text, expects, "")
+	return m.reading(text, expects, "", "")
 }
 
 // Read reads q.Text where q says: the intents it may mean (see
 // UnderstandReply) and the facts it states.
 func (m *Matcher) Read(q knowledge.Query) knowledge.Reading {
-	return knowledge.Reading{Matches: m.UnderstandReply(q.Text, q.Expects, q.Question)}
+	return knowledge.Reading{Matches: m.reading(q.Text, q.Expects, q.Question, q.Asks)}
 }
 
 // UnderstandReply is Understand for a reply to question, the bot's last
@@ -925,16 +935,22 @@ func (m *Matcher) Read(q knowledge.Query) knowledge.Reading {
 // or more of the expected choices (メールとSMSの両方です) picks the one it
 // names best rather than a topic its other words share.
 func (m *Matcher) UnderstandReply(text string, expects []string, question string) []knowledge.Match {
+	return m.reading(text, expects, question, "")
+}
+
+// reading is UnderstandReply with the model's reading of the text, as an
+// answer to the question asks, blended in (see blend).
+func (m *Matcher) reading(text string, expects []string, question, asks string) []knowledge.Match {
 	var qw []string
 	if question != "" && len(expects) > 0 {
 		qw = m.questionWords(question)
 	}
-	res := m.understand(text, expects, qw)
+	res := m.blended(text, expects, qw, asks)
 	if rest, ok := m.acknowledged(text); ok {
 		// A question after the acknowledgement decides when it is
 		// understood: 了解です。何日かかる？ asks how long, it does not close
 		// the talk.
-		if r := m.understand(rest, expects, qw); len(r) > 0 && (len(res) == 0 || r[0].Score > res[0].Score || (r[0].Score >= DefaultThreshold && isQuestion(rest))) {
+		if r := m.blended(rest, expects, qw, asks); len(r) > 0 && (len(res) == 0 || r[0].Score > res[0].Score || (r[0].Score >= DefaultThreshold && isQuestion(rest))) {
 			return r
 		}
 	}
@@ -1019,6 +1035,13 @@ func contentOnly(feats []string) []string {
 		}
 	}
 	return out
+}
+
+// blended is the matcher's reading of text (see understand) blended with
+// the model's (see blend).
+func (m *Matcher) blended(text string, expects, qw []string, asks string) []knowledge.Match {
+	model, stray := m.model.predictStray(m, text, asks, expects)
+	return m.blend(m.understand(text, expects, qw), model, asks != "", stray)
 }
 
 func (m *Matcher) understand(text string, expects []string, qw []string) []knowledge.Match {
@@ -1541,13 +1564,18 @@ func clampScores(res []knowledge.Match) {
 // で, に, から) while the unknown noun is the subject or object, nor when the
 // unknown noun owns it (Zoomのパスワード).
 func (m *Matcher) strayNoun(ws []word) bool {
+	return m.strayNounIn(ws, func(w string) bool { return m.domain[w] })
+}
+
+// strayNounIn is strayNoun with the words of the domain those known says.
+func (m *Matcher) strayNounIn(ws []word, known func(string) bool) bool {
 	strays, core := 0, false
 	stray := func(i int) bool {
 		w := ws[i]
-		if !isNounLike(w.s) || m.domain[w.s] || strings.HasPrefix(w.s, "[") || m.things[w.s] {
+		if !isNounLike(w.s) || known(w.s) || strings.HasPrefix(w.s, "[") || m.things[w.s] {
 			return false
 		}
-		if i+1 < len(ws) && ws[i+1].joined && isNounLike(ws[i+1].s) && m.domain[ws[i+1].s] {
+		if i+1 < len(ws) && ws[i+1].joined && isNounLike(ws[i+1].s) && known(ws[i+1].s) {
 			return false
 		}
 		if i > 0 && m.things[ws[i-1].s] && ws[i-1].particle == "の" {
@@ -1633,6 +1661,11 @@ func isThing(w string) bool {
 // コードが来ない), and the number of such words. Text with an anchor word of
 // the domain has none (コードの有効期限が切れた).
 func (m *Matcher) outOfDomain(feats []string) (share float64, words int) {
+	return m.outOfDomainIn(feats, func(w string) bool { return m.domain[w] })
+}
+
+// outOfDomainIn is outOfDomain with the words of the domain those known says.
+func (m *Matcher) outOfDomainIn(feats []string, known func(string) bool) (share float64, words int) {
 	total, unknown := 0, 0
 	for i, f := range feats {
 		if m.anchors[f] {
@@ -1648,7 +1681,7 @@ func (m *Matcher) outOfDomain(feats []string) (share float64, words int) {
 		}
 		total++
 		switch {
-		case !m.domain[f]:
+		case !known(f):
 			unknown++
 		case isNounLike(f):
 			// A noun of ours says what the text is about: it weighs

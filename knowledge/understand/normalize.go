@@ -1,13 +1,14 @@
 // Package understand reads Japanese free text: it normalises it (Normalize),
 // tokenises it with kagome into content words (base forms, negation kept),
 // expands the pack's synonyms and scores it against every intent's example
-// phrases (Matcher.Understand). Latin words are read as English, so the same
+// phrases (Matcher.Understand), blended with a classifier trained at New
+// from the same examples and the pack's question answers (see model.go). Latin words are read as English, so the same
 // matcher serves an English pack; for a Japanese pack, English loanwords typed
 // in Latin letters (mail, code, app) are first respelt in katakana.
 //
 // Use:
 //
-//	m := understand.New(pack) // once per pack: tokenises every example (~40 ms)
+//	m := understand.New(pack) // once per pack: tokenises every example, trains the model (~0.5 s)
 //	ms := m.Understand("迷惑メールにもないです", expects) // expects: answer ids the node accepts
 //	if len(ms) > 0 && ms[0].Score >= understand.DefaultThreshold { ... }
 //
