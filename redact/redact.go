@@ -4,9 +4,15 @@
 //
 // The masks keep enough to be useful to staff reading a conversation log
 // ("t***@example.com", "090-****-**78") and nothing that would let anyone use
-// the secret. Detection errs on the side of masking: a bank-style amount or a
-// year stays readable ("2026年", "30日"), but a lone 6-8 digit number is
-// treated as a code.
+// the secret. Detection errs on the side of masking: a quantity, a date or a
+// price stays readable ("2026年", "30日", "2026-11-25", "1,980円"), but a lone
+// 6-8 digit number is treated as a code.
+//
+// People write secrets the way they write anything else on a phone: in full
+// width (１２３４５６), spaced (5 8 2 0 1 3), hyphenated, in lower case, and in
+// the middle of a sentence (パスワードは、hanako1955でございます). Detection
+// runs on a copy of the text with full-width ASCII folded to ASCII, so every
+// form is found the same way; the masks replace the original characters.
 package redact
 
 import (
@@ -32,371 +38,227 @@ const (
 	MaskPassword     = "[password]"
 )
 
-// span is one detected piece of s[start:end] and what replaces it.
+// span is one detected piece of text[start:end].
 type span struct {
 	start, end int
 	kind       string
-	repl       string
+	keep       int // phone numbers: leading digits left readable
+}
+
+// mask returns what replaces sp in s, the original text.
+func (sp span) mask(s string) string {
+	switch sp.kind {
+	case KindCode:
+		return MaskCode
+	case KindRecoveryCode:
+		return MaskRecoveryCode
+	case KindPassword:
+		return MaskPassword
+	case KindEmail:
+		v := s[sp.start:sp.end]
+		at := strings.IndexAny(v, "@＠")
+		_, first := utf8.DecodeRuneInString(v)
+		_, atSize := utf8.DecodeRuneInString(v[at:])
+		return v[:first] + "***@" + v[at+atSize:]
+	default: // KindPhone
+		return maskDigits(s[sp.start:sp.end], sp.keep)
+	}
 }
 
 // Text returns s with codes, recovery codes, passwords, email addresses and
 // phone numbers masked. It is idempotent: Text(Text(s)) == Text(s).
 func Text(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	spans := detect(s)
-	if len(spans) == 0 {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	last := 0
-	for _, sp := range spans {
-		b.WriteString(s[last:sp.start])
-		b.WriteString(sp.repl)
-		last = sp.end
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return redact(s, nil)
 }
 
 // Contains reports the kinds of sensitive data found in s (KindCode, ...),
 // each once, sorted. It returns nil when s looks clean.
 func Contains(s string) []string {
-	spans := detect(strings.ToValidUTF8(s, "\uFFFD"))
-	if len(spans) == 0 {
+	seen := map[string]bool{}
+	redact(s, seen)
+	if len(seen) == 0 {
 		return nil
 	}
-	seen := map[string]bool{}
-	var kinds []string
-	for _, sp := range spans {
-		if !seen[sp.kind] {
-			seen[sp.kind] = true
-			kinds = append(kinds, sp.kind)
-		}
+	kinds := make([]string, 0, len(seen))
+	for k := range seen {
+		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
 	return kinds
 }
 
-// detect finds non-overlapping spans, sorted by position. Detectors run from
-// the most specific to the least, and a later one never overlaps an earlier
-// one's span.
-// s must be valid UTF-8.
-func detect(s string) []span {
-	var spans []span
-	add := func(sp span) {
-		for _, o := range spans {
-			if sp.start < o.end && o.start < sp.end {
-				return
+// maxPasses bounds how often redact looks again at its own output.
+const maxPasses = 4
+
+// redact masks s, recording the kinds it finds in seen (if not nil). A mask
+// can uncover a secret that overlapped what it replaced ("pw:0 00000000": the
+// password "0", then the code "00000000"), so it looks again at its own
+// output until nothing changes; that is what makes Text idempotent. Text
+// without secrets takes one pass, text with them usually two.
+func redact(s string, seen map[string]bool) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	for range maxPasses {
+		spans := detect(s)
+		if len(spans) == 0 {
+			break
+		}
+		var b strings.Builder
+		b.Grow(len(s))
+		last := 0
+		for _, sp := range spans {
+			if seen != nil {
+				seen[sp.kind] = true
 			}
+			b.WriteString(s[last:sp.start])
+			b.WriteString(sp.mask(s))
+			last = sp.end
 		}
-		spans = append(spans, sp)
+		b.WriteString(s[last:])
+		if b.String() == s {
+			break
+		}
+		s = b.String()
 	}
-	// The regular expressions cost most of the time on Japanese text
-	// (backtracking over every position): each runs only when s has what
-	// its match needs. Most messages have none of it.
-	if !prefilter || mayHavePassword(s) {
-		for _, sp := range passwords(s) {
-			add(sp)
+	return s
+}
+
+// detect finds non-overlapping spans of s, sorted by position. Detectors run
+// on the folded text from the most specific to the least, and a later one
+// never overlaps an earlier one's span. s must be valid UTF-8.
+func detect(s string) []span {
+	f, back := fold(s)
+	var spans []span
+	add := func(found []span) {
+	next:
+		for _, sp := range found {
+			for _, o := range spans {
+				if sp.start < o.end && o.start < sp.end {
+					continue next
+				}
+			}
+			spans = append(spans, sp)
 		}
 	}
-	if !prefilter || asciiAlnumCount(s) >= 25 {
-		for _, sp := range recoveryCodes(s) {
-			add(sp)
-		}
+	// The scanners cost most of the time on Japanese text: each runs only
+	// when f has what its match needs. Most messages have none of it.
+	if !prefilter || strings.IndexByte(f, '@') >= 0 {
+		add(emails(f))
 	}
-	if !prefilter || strings.ContainsAny(s, "@＠") {
-		for _, sp := range emails(s) {
-			add(sp)
-		}
+	if !prefilter || mayHavePassword(f) {
+		add(passwords(f))
 	}
-	for _, sp := range numbers(s) {
-		add(sp)
+	if !prefilter || asciiAlnumCount(f) >= minRecoveryAlnum {
+		add(recoveryCodes(f))
+	}
+	add(lonePassword(f))
+	add(numbers(f))
+	if back != nil {
+		for i := range spans {
+			spans[i].start, spans[i].end = back[spans[i].start], back[spans[i].end]
+		}
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
 	return spans
 }
 
-// prefilter turns the cheap checks before the regular expressions on (off
-// only in tests, to compare).
+// prefilter turns the cheap checks before the scanners on (off only in
+// tests, to compare).
 var prefilter = true
 
-// mayHavePassword reports whether s contains something passwordRe's
-// keyword group can match: the Japanese keywords, or "pw"/"pass" in any
-// case ('ſ' folds to 's' in (?i), so it lets the expression run too).
-func mayHavePassword(s string) bool {
-	return strings.Contains(s, "パスワード") || strings.Contains(s, "ぱすわーど") || strings.Contains(s, "暗証番号") ||
-		containsFoldASCII(s, "pw") || containsFoldASCII(s, "pass") || strings.ContainsRune(s, 'ſ')
-}
-
-// containsFoldASCII reports whether s contains sub (lower-case ASCII
-// letters) in any ASCII case.
-func containsFoldASCII(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
-		for j < len(sub) && s[i+j]|0x20 == sub[j] {
-			j++
-		}
-		if j == len(sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// asciiAlnumCount counts ASCII letters and digits: a grouped recovery code
-// has 25 of them.
+// asciiAlnumCount counts ASCII letters and digits.
 func asciiAlnumCount(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+		if isASCIIAlnum(s[i]) {
 			n++
 		}
 	}
 	return n
 }
 
-// --- passwords ---
+// --- width folding ---
 
-// passwordRe matches a password keyword, a separator and an ASCII (or
-// full-width ASCII) value. Group 1 is the keyword, group 2 the separator,
-// group 3 the value.
-var passwordRe = regexp.MustCompile(`(?i)(パスワード|ぱすわーど|暗証番号|\bpassword\b|\bpasswd\b|\bpwd\b|\bpw\b|\bpass\b)` +
-	`(\s*(?:は|:|：|=|＝|->|→|\bis\b)?\s*[「『"'“]?)` +
-	`([!-~！-～]+)`)
+// fold returns s with full-width ASCII (Ａ, １, ＠, －), the ideographic
+// space and the dash look-alikes (‐ ‑ – — −) written as ASCII, and for each
+// byte of the result, plus one past the end, the offset in s of the character
+// it came from. back is nil when s has nothing to fold.
+func fold(s string) (f string, back []int) {
+	if !needsFold(s) {
+		return s, nil
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	back = make([]int, 0, len(s)+1)
+	for i, r := range s {
+		if a := foldRune(r); a != 0 {
+			b.WriteByte(a)
+			back = append(back, i)
+			continue
+		}
+		n := utf8.RuneLen(r)
+		b.WriteString(s[i : i+n])
+		for k := range n {
+			back = append(back, i+k)
+		}
+	}
+	return b.String(), append(back, len(s))
+}
 
-func passwords(s string) []span {
-	var out []span
-	for _, m := range passwordRe.FindAllStringSubmatchIndex(s, -1) {
-		sep := strings.TrimSpace(s[m[4]:m[5]])
-		vs, ve := m[6], m[7]
-		// Trim closing quotes and sentence punctuation after the value.
-		for ve > vs {
-			r, size := utf8.DecodeLastRuneInString(s[vs:ve])
-			if !strings.ContainsRune(`.,;:)]}"'”」』。、．，`, r) {
+// foldRune returns the ASCII form of r, or 0 if r stays as it is.
+func foldRune(r rune) byte {
+	switch {
+	case r >= '！' && r <= '～':
+		return byte(r - '！' + '!')
+	case r == '　':
+		return ' '
+	case r >= '‐' && r <= '—' || r == '−':
+		return '-'
+	}
+	return 0
+}
+
+// needsFold reports whether s has a character foldRune changes: U+FF01-FF5E
+// (EF BC 81 - EF BD 9E), U+3000, U+2010-2014 (E2 80 90-94), U+2212 (E2 88 92).
+// It runs on every message, so it looks for the rare lead bytes EF and E2
+// (most Japanese text is E3-E9) and the ideographic space.
+func needsFold(s string) bool {
+	for _, lead := range []byte{0xEF, 0xE2} {
+		for i := strings.IndexByte(s, lead); i >= 0 && i+2 < len(s); {
+			c, d := s[i+1], s[i+2]
+			if lead == 0xEF && (c == 0xBC || c == 0xBD) || lead == 0xE2 && (c == 0x80 && d >= 0x90 && d <= 0x94 || c == 0x88 && d == 0x92) {
+				return true
+			}
+			j := strings.IndexByte(s[i+1:], lead)
+			if j < 0 {
 				break
 			}
-			ve -= size
+			i += 1 + j
 		}
-		if ve <= vs {
-			continue
-		}
-		if rest := s[vs:]; strings.HasPrefix(rest, MaskPassword) || strings.HasPrefix(rest, MaskCode) || strings.HasPrefix(rest, MaskRecoveryCode) {
-			continue // already masked
-		}
-		val := s[vs:ve]
-		explicit := strings.ContainsAny(sep, "は:：=＝>→「『\"'“")
-		if !explicit && !hasDigitOrSymbol(val) {
-			// "password reset", "password is wrong": no separator and a plain word.
-			continue
-		}
-		if !explicit && utf8.RuneCountInString(val) < 3 || followedByUnit(s[ve:]) {
-			// "パスワードは8文字以上": a rule, not a password.
-			continue
-		}
-		out = append(out, span{start: vs, end: ve, kind: KindPassword, repl: MaskPassword})
 	}
-	return out
+	return strings.Contains(s, "　")
 }
 
-func hasDigitOrSymbol(v string) bool {
-	for _, r := range v {
-		if isDigit(r) || !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= 'ａ' && r <= 'ｚ' || r >= 'Ａ' && r <= 'Ｚ') {
-			return true
-		}
-	}
-	return false
-}
+// --- helpers on folded text ---
 
-// --- recovery codes ---
-
-var recoveryGroupedRe = regexp.MustCompile(`[A-Za-z0-9]{5}(?:[- ][A-Za-z0-9]{5}){4}`)
-
-func recoveryCodes(s string) []span {
-	var out []span
-	// Grouped: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX. A match glued to more letters
-	// is retried one byte later, so no candidate is skipped.
-	for pos := 0; pos < len(s); {
-		m := recoveryGroupedRe.FindStringIndex(s[pos:])
-		if m == nil {
-			break
-		}
-		start, end := pos+m[0], pos+m[1]
-		v := s[start:end]
-		// Five plain words separated by spaces are a sentence, not a code.
-		if !asciiBoundary(s, start, end) || !strings.Contains(v, "-") && !strings.ContainsAny(v, "0123456789") {
-			pos = start + 1
-			continue
-		}
-		out = append(out, span{start: start, end: end, kind: KindRecoveryCode, repl: MaskRecoveryCode})
-		pos = end
-	}
-	// Plain: exactly 25 letters and digits, with at least one of each.
-	for i := 0; i < len(s); {
-		if !isASCIIAlnum(s[i]) || s[i] == '*' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isASCIIAlnum(s[j]) && s[j] != '*' {
-			j++
-		}
-		v := s[i:j]
-		if j-i == 25 && asciiBoundary(s, i, j) && strings.ContainsAny(v, "0123456789") && strings.Trim(v, "0123456789") != "" {
-			out = append(out, span{start: i, end: j, kind: KindRecoveryCode, repl: MaskRecoveryCode})
-		}
-		i = j
-	}
-	return out
-}
-
-// asciiBoundary reports whether s[start:end] is not glued to more ASCII
-// letters or digits on either side, nor to one of our masks ("*", "[code]"):
-// masking must not create a boundary that was not there before.
-func asciiBoundary(s string, start, end int) bool {
-	glue := func(c byte) bool { return isASCIIAlnum(c) || c == '[' || c == ']' }
-	if start > 0 && glue(s[start-1]) {
-		return false
-	}
-	if end < len(s) && glue(s[end]) {
-		return false
-	}
-	return true
-}
-
-// isASCIIAlnum reports ASCII letters and digits, and the '*' of a phone mask.
 func isASCIIAlnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '*'
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// --- email addresses ---
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// emailRe also matches its own mask ("t***@example.com"), so masking twice
-// changes nothing.
-var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-][A-Za-z0-9._%+\-*]*[@＠][A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)
+func isASCIIDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func emails(s string) []span {
-	var out []span
-	for _, m := range emailRe.FindAllStringIndex(s, -1) {
-		v := s[m[0]:m[1]]
-		at := strings.IndexAny(v, "@＠")
-		local, domain := v[:at], v[at:]
-		_, atSize := utf8.DecodeRuneInString(domain)
-		domain = domain[atSize:]
-		out = append(out, span{start: m[0], end: m[1], kind: KindEmail, repl: local[:1] + "***@" + domain})
-	}
-	return out
-}
+// glued reports whether c, next to a candidate, makes it part of something
+// longer: more letters or digits, or one of our masks ("*", "[code]"), so
+// that masking never creates a boundary that was not there before.
+func glued(c byte) bool { return isASCIIAlnum(c) || c == '*' || c == '[' || c == ']' }
 
-// --- phone numbers and numeric codes ---
-
-// numberRun is a run of digit groups separated by single separators, e.g.
-// "090-1234-5678", "123 456", "+81 90 1234 5678".
-type numberRun struct {
-	start, end int      // byte offsets in s, including a leading plus
-	plus       bool     // starts with + or ＋
-	spaced     bool     // groups separated by spaces (not dashes)
-	groups     []string // ASCII digits of each group
-}
-
-func (r numberRun) digits() string { return strings.Join(r.groups, "") }
-
-func isDigit(r rune) bool { return r >= '0' && r <= '9' || r >= '０' && r <= '９' }
-
-func asciiDigit(r rune) byte {
-	if r >= '０' && r <= '９' {
-		return byte('0' + (r - '０'))
-	}
-	return byte(r)
-}
-
-func isSeparator(r rune) bool {
-	switch r {
-	case ' ', '-', '‐', '‑', '–', '—', '−', '－', 'ー', '　':
-		return true
-	}
-	return false
-}
-
-// runs splits s into numberRuns.
-func runs(s string) []numberRun {
-	var out []numberRun
-	i := 0
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !isDigit(r) {
-			i += size
-			continue
-		}
-		run := numberRun{start: i}
-		if p, psize := utf8.DecodeLastRuneInString(s[:i]); i > 0 && (p == '+' || p == '＋') {
-			run.plus = true
-			run.start = i - psize
-		}
-		var g []byte
-		j := i
-		sepClass := 0 // 0 none yet, 1 spaces, 2 dashes: a run keeps to one kind (after "+81 ", once)
-		// Digits glued to a '*' are the tail of a phone mask ("090-****-**78"):
-		// the run ends with them, as it did before masking.
-		glued := i > 0 && s[i-1] == '*'
-		for j < len(s) {
-			r, size := utf8.DecodeRuneInString(s[j:])
-			if isDigit(r) {
-				g = append(g, asciiDigit(r))
-				j += size
-				continue
-			}
-			if isSeparator(r) && !glued {
-				class := 2
-				if r == ' ' || r == '　' {
-					class = 1
-				}
-				// A separator continues the run only when a digit follows.
-				if n, _ := utf8.DecodeRuneInString(s[j+size:]); isDigit(n) && (sepClass == 0 || sepClass == class || run.plus && len(run.groups) == 1) {
-					sepClass = class
-					run.spaced = class == 1
-					run.groups = append(run.groups, string(g))
-					g = nil
-					j += size
-					continue
-				}
-			}
-			break
-		}
-		run.groups = append(run.groups, string(g))
-		run.end = j
-		out = append(out, run)
-		i = j
-	}
-	return out
-}
-
-// units are characters that, written right after a number, make it a
-// quantity rather than a code: "30日", "2026年", "100000円".
-const units = "年月日時分秒円件人個回歳万億千百倍枚台本名位点桁文字％%ヶか週"
-
-func followedByUnit(rest string) bool {
-	rest = strings.TrimLeft(rest, " ")
-	r, _ := utf8.DecodeRuneInString(rest)
-	return r != utf8.RuneError && strings.ContainsRune(units, r)
-}
-
-// codeWords near a 4-5 digit number make it a code.
-var codeWords = []string{"コード", "こーど", "番号", "認証", "確認", "ワンタイム", "セキュリティ", "パスコード", "暗証", "code", "pin", "otp"}
-
-// maskBlanks blanks our own masks out, keeping byte offsets: "[code]" is not
-// a code word, which keeps Text idempotent.
-var maskBlanks = strings.NewReplacer(
-	MaskCode, strings.Repeat(" ", len(MaskCode)),
-	MaskRecoveryCode, strings.Repeat(" ", len(MaskRecoveryCode)),
-	MaskPassword, strings.Repeat(" ", len(MaskPassword)),
-)
-
-func nearCodeWord(s string, start, end int) bool {
-	before := lastRunes(s[:start], 16)
-	after := firstRunes(s[end:], 10)
-	ctx := strings.ToLower(before + " " + after)
-	for _, w := range codeWords {
+// contextHas reports whether one of words (lower case) occurs within the
+// before runes preceding s[start:end] or the after runes following it, case
+// folded.
+func contextHas(s string, start, end, before, after int, words []string) bool {
+	ctx := strings.ToLower(lastRunes(s[:start], before) + " " + firstRunes(s[end:], after))
+	for _, w := range words {
 		if strings.Contains(ctx, w) {
 			return true
 		}
@@ -422,121 +284,16 @@ func firstRunes(s string, n int) string {
 	return s[:i]
 }
 
-// partOfDecimal reports whether the run is glued to a decimal point or a
-// thousands separator ("3.14159265", "1,234567"): a number, not a code.
-func partOfDecimal(s string, start, end int) bool {
-	if start >= 2 && (s[start-1] == '.' || s[start-1] == ',') && s[start-2] >= '0' && s[start-2] <= '9' {
-		return true
-	}
-	if end+1 < len(s) && (s[end] == '.' || s[end] == ',') && s[end+1] >= '0' && s[end+1] <= '9' {
-		return true
-	}
-	return false
-}
+// --- email addresses ---
 
-func precededByCurrency(s string, start int) bool {
-	r, _ := utf8.DecodeLastRuneInString(s[:start])
-	return r == '¥' || r == '￥' || r == '$' || r == '＄' || r == '€'
-}
+// emailRe also matches its own mask ("t***@example.com"), so masking twice
+// changes nothing.
+var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-][A-Za-z0-9._%+\-*]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)
 
-func numbers(s string) []span {
+func emails(s string) []span {
 	var out []span
-	blanked := maskBlanks.Replace(s)
-	for _, run := range runs(s) {
-		d := run.digits()
-		n := len(d)
-		if isPhone(run) {
-			out = append(out, span{start: run.start, end: run.end, kind: KindPhone, repl: maskPhone(s, run)})
-			continue
-		}
-		if run.plus {
-			// "+1" or "+30": not a phone we recognise and not a code.
-			continue
-		}
-		if partOfDecimal(s, run.start, run.end) || precededByCurrency(s, run.start) || followedByUnit(s[run.end:]) {
-			continue
-		}
-		grouped := len(run.groups) > 1
-		switch {
-		case grouped && n >= 6 && n <= 8 && groupsWithin(run.groups, 3, 4):
-			// "123 456", "1234-5678"
-		case grouped && run.spaced && n >= 6 && n <= 8 && groupsWithin(run.groups, 2, 4):
-			// "12 34 56", "4829 13" (but not the date "2026-11-25")
-		case !grouped && n >= 6 && n <= 8:
-			// "123456"
-		case !grouped && (n == 4 || n == 5) && nearCodeWord(blanked, run.start, run.end):
-			// "コードは4821です"
-		case grouped && (n == 4 || n == 5) && groupsWithin(run.groups, 2, 3) && nearCodeWord(blanked, run.start, run.end):
-			// "コード 12 34"
-		case n >= 9 && n <= 15:
-			// A long number that is not a known phone format: mask it like one.
-			out = append(out, span{start: run.start, end: run.end, kind: KindPhone, repl: maskPhone(s, run)})
-			continue
-		default:
-			continue
-		}
-		out = append(out, span{start: run.start, end: run.end, kind: KindCode, repl: MaskCode})
+	for _, m := range emailRe.FindAllStringIndex(s, -1) {
+		out = append(out, span{start: m[0], end: m[1], kind: KindEmail})
 	}
 	return out
-}
-
-func groupsWithin(groups []string, lo, hi int) bool {
-	for _, g := range groups {
-		if len(g) < lo || len(g) > hi {
-			return false
-		}
-	}
-	return true
-}
-
-// isPhone recognises Japanese numbers (090-1234-5678, 03-1234-5678,
-// 0120-123-456, written with or without separators) and international ones
-// (+81 90 1234 5678).
-func isPhone(run numberRun) bool {
-	d := run.digits()
-	n := len(d)
-	if run.plus {
-		return n >= 8 && n <= 15
-	}
-	if n < 10 || n > 11 || d[0] != '0' {
-		return false
-	}
-	if n == 11 {
-		// Mobile, IP and toll numbers: 090, 080, 070, 050, 0120 (11 with 0120-xxx-xxx is 10).
-		return d[2] == '0' && strings.ContainsRune("56789", rune(d[1])) || strings.HasPrefix(d, "0800")
-	}
-	// Ten digits: landlines (03-1234-5678), 0120-123-456.
-	return true
-}
-
-// maskPhone keeps the area or carrier prefix and the last two digits:
-// "090-1234-5678" → "090-****-**78", "+81 90 1234 5678" → "+81 ** **** **78".
-func maskPhone(s string, run numberRun) string {
-	keepPrefix := 0 // digits kept at the start
-	switch {
-	case run.plus && len(run.groups) > 1 && len(run.groups[0]) <= 3:
-		keepPrefix = len(run.groups[0])
-	case run.plus:
-		keepPrefix = 2
-	case len(run.groups) > 1 && len(run.groups[0]) <= 4:
-		keepPrefix = len(run.groups[0])
-	default:
-		keepPrefix = 3
-	}
-	total := len(run.digits())
-	var b strings.Builder
-	idx := 0 // digit index
-	for _, r := range s[run.start:run.end] {
-		if !isDigit(r) {
-			b.WriteRune(r)
-			continue
-		}
-		if idx < keepPrefix || idx >= total-2 {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('*')
-		}
-		idx++
-	}
-	return b.String()
 }

@@ -6,7 +6,9 @@ package storagetest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -182,4 +184,40 @@ func Count(t testing.TB, db *storage.DB, table, where string, args ...any) int64
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Dump returns every column of every row of every table of db as text, one
+// "table.column=value" a line: for tests that check something is stored
+// nowhere.
+func Dump(t testing.TB, db *storage.DB) string {
+	t.Helper()
+	tables, err := db.Gorm().Migrator().GetTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := db.Gorm().Raw("SELECT * FROM " + table).Rows()
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("%s: %v", table, err)
+			}
+			for i, v := range vals {
+				fmt.Fprintf(&b, "%s.%s=%s\n", table, cols[i], v)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
 }
