@@ -301,7 +301,9 @@ func (c *Console) handleTranscript(ctx *gin.Context) {
 		return
 	}
 	u := current(ctx)
-	c.audit(ctx, u.Principal, "conversation.view", strconv.FormatInt(id, 10), "")
+	if ctx.Query("ok") == "" { // not the page after one's own action: that view is the action's
+		c.audit(ctx, u.Principal, "conversation.view", strconv.FormatInt(id, 10), "")
+	}
 	errMsg := ""
 	if by := ctx.Query("taken"); by != "" {
 		errMsg = "この会話はすでに " + by + " さんが担当しています。"

@@ -186,9 +186,23 @@ func (c *Console) funcs() template.FuncMap {
 			}
 			return string(r[:n]) + "…"
 		},
+		"reasonJa": func(r string) string {
+			if ja, ok := reasonNames[r]; ok {
+				return ja
+			}
+			return r
+		},
 		"score": func(f float64) string { return fmt.Sprintf("%.2f", f) },
 		"add":   func(a, b int) int { return a + b },
 	}
+}
+
+// reasonNames say in Japanese why the dialog moved (dialog.Reason*).
+var reasonNames = map[string]string{
+	"start": "開始", "choice": "ボタン", "answer": "回答", "intent": "意図", "command": "コマンド",
+	"reprompt": "聞き返し", "offer": "担当者を提案", "idle": "再開の確認", "safety": "安全のための注意",
+	"non_text": "テキスト以外", "group": "グループ", "stale": "古いボタン", "staff": "スタッフ対応中",
+	"confirm": "確認", "deny": "否定", "waiting": "担当者待ち", "same": "同じ案内",
 }
 
 var weekdaysJa = [...]string{"日", "月", "火", "水", "木", "金", "土"}

@@ -56,7 +56,7 @@ type ConversationRow struct {
 	StartedAt      time.Time
 	LastActivityAt time.Time
 	ClosedAt       *time.Time
-	Preview        string // the user's last message (redacted)
+	Preview        string // the user's last text (redacted); in the queue, their first: what they need
 }
 
 const rowColumns = `c.id, c.user_id, COALESCE(u.display_name, ''), c.status, c.owner, COALESCE(c.assigned_staff_id, ''),
@@ -65,6 +65,9 @@ const rowColumns = `c.id, c.user_id, COALESCE(u.display_name, ''), c.status, c.o
 
 const previewColumn = `, COALESCE((SELECT m.text FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
 	AND m.type = 'text' ORDER BY m.id DESC LIMIT 1), '')`
+
+const firstTextColumn = `, COALESCE((SELECT m.text FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
+	AND m.type = 'text' ORDER BY m.id LIMIT 1), '')`
 
 func scanRow(rows *sql.Rows, preview bool) (ConversationRow, error) {
 	var r ConversationRow
@@ -198,7 +201,7 @@ func (db *DB) queryRows(ctx context.Context, q string, args []any, preview bool)
 // Queue returns the open conversations waiting for a person, longest
 // waiting first, and those staff own, newest activity first.
 func (db *DB) Queue(ctx context.Context) (waiting, owned []ConversationRow, err error) {
-	base := "SELECT " + rowColumns + previewColumn + " FROM conversations c LEFT JOIN users u ON u.id = c.user_id WHERE c.status = 'open' AND c.owner = ?"
+	base := "SELECT " + rowColumns + firstTextColumn + " FROM conversations c LEFT JOIN users u ON u.id = c.user_id WHERE c.status = 'open' AND c.owner = ?"
 	if waiting, err = db.queryRows(ctx, base+" ORDER BY COALESCE(c.handoff_at, c.last_activity_at), c.id LIMIT 200", []any{"waiting"}, true); err != nil {
 		return nil, nil, err
 	}
