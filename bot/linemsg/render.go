@@ -1,6 +1,7 @@
 // Package linemsg turns the dialog engine's replies into LINE message objects
 // exactly as they are sent to the Messaging API (and as `todoku chat --json`
-// prints them).
+// prints them). Every web link, in a button or in a text, opens in the
+// phone's browser (External).
 package linemsg
 
 import (
@@ -40,13 +41,13 @@ func Messages(replies []dialog.Reply) ([]messaging_api.MessageInterface, error) 
 				QuickReply: qr,
 				Template: &messaging_api.ButtonsTemplate{
 					Title:   r.Buttons.Title,
-					Text:    r.Text,
+					Text:    externalText(r.Text),
 					Actions: actions,
 				},
 			})
 			continue
 		}
-		out = append(out, &messaging_api.TextMessage{Text: r.Text, QuickReply: qr})
+		out = append(out, &messaging_api.TextMessage{Text: externalText(r.Text), QuickReply: qr})
 	}
 	return out, nil
 }
@@ -158,7 +159,7 @@ func quickReply(items []dialog.QuickReply) *messaging_api.QuickReply {
 
 func action(a dialog.QuickReply) messaging_api.ActionInterface {
 	if a.URI != "" {
-		return &messaging_api.UriAction{Label: a.Label, Uri: a.URI}
+		return &messaging_api.UriAction{Label: a.Label, Uri: External(a.URI)}
 	}
 	return &messaging_api.PostbackAction{Label: a.Label, Data: a.Data, DisplayText: a.DisplayText}
 }

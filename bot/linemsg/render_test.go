@@ -10,6 +10,20 @@ import (
 	"github.com/todoku/todoku/dialog"
 )
 
+func TestExternal(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://account.live.com/acsr", "https://account.live.com/acsr?openExternalBrowser=1"},
+		{"https://example.com/a?b=c#d", "https://example.com/a?b=c&openExternalBrowser=1#d"},
+		{"https://example.com/?openExternalBrowser=1", "https://example.com/?openExternalBrowser=1"},
+		{"line://nv/chat", "line://nv/chat"},
+		{"tel:0120000000", "tel:0120000000"},
+	} {
+		if got := linemsg.External(tt.in); got != tt.want {
+			t.Errorf("External(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestRender(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -22,10 +36,12 @@ func TestRender(t *testing.T) {
 			{Text: "どちらですか？", QuickReplies: []dialog.QuickReply{{Label: "メール", Data: "go=email", DisplayText: "メール"}, {Label: "ヘルプ", URI: "https://example.com"}}},
 		}, want: []string{
 			`"text":"こんにちは"`, `"type":"text"`,
-			`"type":"action"`, `"type":"postback"`, `"data":"go=email"`, `"displayText":"メール"`, `"type":"uri"`, `"uri":"https://example.com"`,
+			`"type":"action"`, `"type":"postback"`, `"data":"go=email"`, `"displayText":"メール"`, `"type":"uri"`, `"uri":"https://example.com?openExternalBrowser=1"`,
 		}},
+		{name: "links in text", replies: []dialog.Reply{{Text: "https://account.microsoft.com/security で確認できます。See https://account.live.com/acsr?x=1."}},
+			want: []string{`"text":"https://account.microsoft.com/security?openExternalBrowser=1 で確認できます。See https://account.live.com/acsr?x=1\u0026openExternalBrowser=1."`}},
 		{name: "buttons", replies: []dialog.Reply{{Text: "本文", Buttons: &dialog.Buttons{Title: "題", AltText: "代替", Actions: []dialog.QuickReply{{Label: "開く", URI: "https://account.live.com/acsr"}}}}},
-			want: []string{`"altText":"代替"`, `"type":"template"`, `"type":"buttons"`, `"title":"題"`}},
+			want: []string{`"altText":"代替"`, `"type":"template"`, `"type":"buttons"`, `"title":"題"`, `"uri":"https://account.live.com/acsr?openExternalBrowser=1"`}},
 		{name: "none", wantErr: true},
 		{name: "too many", replies: make([]dialog.Reply, 6), wantErr: true},
 	}
