@@ -22,6 +22,7 @@ type Config struct {
 	ChannelSecret    string
 	ChannelToken     string
 	LineAPIBaseURL   string
+	LineDataBaseURL  string // the Messaging API's data host (rich menu images)
 	DatabaseURL      string
 	Addr             string
 	LogLevel         string
@@ -55,6 +56,7 @@ var settings = []setting{
 	{"LINE_CHANNEL_SECRET", "line-channel-secret", "", "LINE channel secret (checks webhook signatures); unset: LINE not connected, /callback answers 503", true},
 	{"LINE_CHANNEL_ACCESS_TOKEN", "line-channel-access-token", "", "LINE channel access token (long-lived or v2.1) for the Messaging API", true},
 	{"LINE_API_BASE_URL", "line-api-base-url", "https://api.line.me", "Messaging API base URL (tests point it at a fake)", false},
+	{"LINE_API_DATA_BASE_URL", "line-api-data-base-url", "https://api-data.line.me", "Messaging API data host (rich menu images; tests point it at a fake)", false},
 	{"DATABASE_URL", "database-url", "", "postgres://... selects PostgreSQL; unset means SQLite at ./data/todoku.db; sqlite:PATH picks another file", true},
 	{"ADDR", "addr", ":8080", "HTTP listen address", false},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
@@ -235,14 +237,15 @@ func contains(list []string, s string) bool {
 // configFrom checks and converts the raw settings.
 func configFrom(raw map[string]string) (*Config, error) {
 	c := &Config{
-		ChannelSecret:  raw["LINE_CHANNEL_SECRET"],
-		ChannelToken:   raw["LINE_CHANNEL_ACCESS_TOKEN"],
-		LineAPIBaseURL: strings.TrimRight(raw["LINE_API_BASE_URL"], "/"),
-		DatabaseURL:    raw["DATABASE_URL"],
-		Addr:           raw["ADDR"],
-		LogLevel:       raw["LOG_LEVEL"],
-		LogFormat:      raw["LOG_FORMAT"],
-		PackID:         raw["PACK"],
+		ChannelSecret:   raw["LINE_CHANNEL_SECRET"],
+		ChannelToken:    raw["LINE_CHANNEL_ACCESS_TOKEN"],
+		LineAPIBaseURL:  strings.TrimRight(raw["LINE_API_BASE_URL"], "/"),
+		LineDataBaseURL: strings.TrimRight(raw["LINE_API_DATA_BASE_URL"], "/"),
+		DatabaseURL:     raw["DATABASE_URL"],
+		Addr:            raw["ADDR"],
+		LogLevel:        raw["LOG_LEVEL"],
+		LogFormat:       raw["LOG_FORMAT"],
+		PackID:          raw["PACK"],
 	}
 	var err error
 	if c.Workers, err = strconv.Atoi(raw["WORKERS"]); err != nil || c.Workers < 1 || c.Workers > 1024 {

@@ -65,6 +65,10 @@ type Pack struct {
 	// learns from them what an answer to that question looks like.
 	Questions []Question `yaml:"questions,omitempty"`
 
+	// RichMenu is the menu under the chat's input field; optional
+	// (`todoku richmenu apply` publishes it).
+	RichMenu *RichMenu `yaml:"rich_menu,omitempty"`
+
 	// Texts are the system's own phrases (reprompts, idle check, non-text
 	// replies, code-safety warning, ...), keyed by the Text* constants.
 	Texts map[string]string `yaml:"texts"`

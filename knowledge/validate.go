@@ -94,6 +94,7 @@ func Validate(p *Pack) []Problem {
 	v.nodeRules()
 	v.questionRules()
 	v.placeholders()
+	v.richMenu()
 	v.reachability()
 	sortProblems(v.probs)
 	return v.probs
@@ -708,6 +709,11 @@ func (v *validator) reachability() {
 	for _, in := range p.Intents {
 		if in.Kind == KindTopic || in.Kind == "" {
 			visit(in.Target)
+		}
+	}
+	if p.RichMenu != nil {
+		for _, a := range p.RichMenu.Areas {
+			visit(a.Next)
 		}
 	}
 	for len(queue) > 0 {

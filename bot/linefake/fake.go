@@ -122,6 +122,11 @@ type Server struct {
 	expireAll   bool
 	delay       time.Duration
 	nextRequest int
+
+	menus       map[string]*RichMenu // rich menus by id
+	menuOrder   []string             // ids in creation order
+	defaultMenu string
+	nextMenu    int
 }
 
 // New starts a fake on a local port. Close it when done.
@@ -133,6 +138,7 @@ func New(opts ...Option) *Server {
 		tokenUser:  map[string]string{},
 		retryKeys:  map[string]string{},
 		profiles:   map[string]string{},
+		menus:      map[string]*RichMenu{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -378,6 +384,10 @@ func (s *Server) handle(r *http.Request, body []byte, reqID string, now time.Tim
 			name = "テスト"
 		}
 		return http.StatusOK, msg{"userId": id, "displayName": name, "language": "ja"}, nil
+	case strings.HasPrefix(r.URL.Path, PathRichMenu) || strings.HasPrefix(r.URL.Path, PathRichMenuDefault):
+		if status, resp, ok := s.richMenu(r, body); ok {
+			return status, resp, nil
+		}
 	case r.Method == http.MethodGet && r.URL.Path == PathBotInfo:
 		return http.StatusOK, msg{"userId": "U00000000000000000000000000000000", "basicId": "@todoku", "displayName": "todoku", "chatMode": "bot", "markAsReadMode": "auto"}, nil
 	}

@@ -26,6 +26,10 @@ type Stats struct {
 	Skipped  int // not a JSON object: dropped
 	Standby  int // mode "standby": another channel has the chat; dropped
 	Repeated int // same webhookEventId twice in one body: dropped
+	// TabSwitch counts rich menu tab switches (a postback with
+	// params.newRichMenuAliasId): LINE has already switched the menu, and
+	// the conversation has nothing to answer; dropped.
+	TabSwitch int
 }
 
 // Parse converts a webhook body (already signature-checked) to inbox events.
@@ -56,6 +60,9 @@ func Parse(body []byte) ([]bot.Event, Stats, error) {
 			continue
 		case mode == "standby":
 			st.Standby++
+			continue
+		case tabSwitch(raw):
+			st.TabSwitch++
 			continue
 		case seen[ev.ID]:
 			st.Repeated++
@@ -107,6 +114,23 @@ type wireEvent struct {
 	Unsend struct {
 		MessageID string `json:"messageId"`
 	} `json:"unsend"`
+}
+
+// tabSwitch reports a rich menu tab switch: a postback event whose params
+// name the menu LINE switched to.
+func tabSwitch(raw json.RawMessage) bool {
+	if !bytes.Contains(raw, []byte("newRichMenuAliasId")) {
+		return false
+	}
+	var w struct {
+		Type     string `json:"type"`
+		Postback struct {
+			Params struct {
+				NewRichMenuAliasID string `json:"newRichMenuAliasId"`
+			} `json:"params"`
+		} `json:"postback"`
+	}
+	return json.Unmarshal(raw, &w) == nil && w.Type == "postback" && w.Postback.Params.NewRichMenuAliasID != ""
 }
 
 func convert(raw json.RawMessage, now time.Time) (ev bot.Event, mode string, fallback, ok bool) {

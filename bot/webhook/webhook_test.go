@@ -514,3 +514,25 @@ func TestParseFallbackStats(t *testing.T) {
 		})
 	}
 }
+
+// A rich menu tab switch (LINE has already switched the menu) is dropped at
+// the edge; other postbacks, with or without params, are kept.
+func TestParseTabSwitch(t *testing.T) {
+	postback := func(id string, pb map[string]any) map[string]any {
+		return map[string]any{
+			"type": "postback", "mode": "active", "timestamp": 1767225600000, "webhookEventId": id,
+			"source": map[string]any{"type": "user", "userId": "Utab"}, "replyToken": "r" + id, "postback": pb,
+		}
+	}
+	events, st, err := webhook.Parse(body(
+		postback("01TAB", map[string]any{"data": "richmenu-changed-to-b", "params": map[string]any{"newRichMenuAliasId": "richmenu-alias-b", "status": "SUCCESS"}}),
+		postback("01GO", map[string]any{"data": "go=ask_method"}),
+		postback("01DATE", map[string]any{"data": "d", "params": map[string]any{"date": "2026-12-02"}}),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TabSwitch != 1 || len(events) != 2 || events[0].Data != "go=ask_method" || events[1].ID != "01DATE" {
+		t.Fatalf("stats %+v, events %+v", st, events)
+	}
+}

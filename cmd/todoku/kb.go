@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/todoku/todoku/bot/richmenu"
 	"github.com/todoku/todoku/knowledge"
 )
 
@@ -54,6 +55,7 @@ func kbValidate(files []string, stdout, stderr io.Writer) int {
 			code = 1
 			continue
 		}
+		probs = append(probs, menuGlyphProblems(p)...)
 		if len(probs) > 0 {
 			fmt.Fprint(stderr, knowledge.FormatProblems(f, probs))
 			fmt.Fprintf(stderr, "%s: %d problem(s); this pack would not load\n", f, len(probs))
@@ -63,4 +65,18 @@ func kbValidate(files []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: ok (pack %s version %s: %d nodes, %d intents)\n", f, p.ID, p.Version, len(p.Nodes), len(p.Intents))
 	}
 	return code
+}
+
+// menuGlyphProblems reports rich menu labels that the image generator's
+// embedded font cannot draw.
+func menuGlyphProblems(p *knowledge.Pack) []knowledge.Problem {
+	if p == nil || p.RichMenu == nil {
+		return nil
+	}
+	missing, err := richmenu.Missing(p.RichMenu)
+	if err != nil || len(missing) == 0 {
+		return nil
+	}
+	return []knowledge.Problem{{Line: p.Lines["rich_menu"], Path: "rich_menu",
+		Msg: fmt.Sprintf("the rich menu's font cannot draw %q: add them with bot/richmenu/font/subset.sh, or apply the menu with an image of your own (-image)", string(missing))}}
 }

@@ -5,6 +5,7 @@
 //	todoku chat [--json]      talk to the bot in a terminal, or drive it from a script
 //	todoku migrate            apply database migrations
 //	todoku kb validate FILE   check a knowledge pack
+//	todoku richmenu apply     publish the pack's rich menu (also `show`, `image`)
 //	todoku purge --older-than 90d   delete old conversations (also `admin purge`)
 //	todoku user delete ID     delete everything about one user (also `admin user delete`)
 //	todoku health             check the local server's /healthz (exit 0 or 1)
@@ -39,6 +40,7 @@ func commands() []command {
 		{"chat", "talk to the bot in the terminal; --json for scripts (one JSON line per input line)", runChat},
 		{"migrate", "apply pending database migrations and exit", runMigrate},
 		{"kb", "knowledge packs: `kb validate FILE...`, `kb list`", runKB},
+		{"richmenu", "the pack's rich menu on LINE: `richmenu apply [-pack ID] [-image FILE]`, `richmenu show`, `richmenu image -o FILE`", runRichMenu},
 		{"purge", "delete data older than an age: `purge --older-than 90d [--dry-run]`", runPurge},
 		{"user", "delete everything stored about a person: `user delete LINE_USER_ID`", runUser},
 		{"admin", "operator commands: `admin purge`, `admin user delete`, console accounts (`admin create-user`, `set-password`, `disable`) and API tokens (`admin token create|revoke`)", runAdmin},

@@ -1,0 +1,4 @@
+package richmenu
+
+// Split is split, for tests.
+var Split = split
