@@ -69,28 +69,13 @@ var defaultLabels = map[string]string{
 	TextLabelNo:      "いいえ",
 }
 
-// Understander reads free text: it returns candidate intents, best first, with
-// a confidence in [0, 1]. expects lists the answer intent ids the current node
-// accepts, so that はい/いいえ/メール/SMS can be preferred where they answer
-// the question. knowledge/understand.Matcher implements it.
+// Understander reads free text in context: the node the user is on, the
+// question it asks (its id and its words) and the answers it accepts, so
+// that はい/いいえ/メール/SMS count where they answer the question. It returns
+// candidate intents, best first, with a confidence in [0, 1], and the facts
+// the text states whatever its intent. knowledge/understand.Matcher
+// implements it.
 type Understander interface {
-	Understand(text string, expects []string) []knowledge.Match
-}
-
-// ReplyUnderstander is an Understander that also reads a reply against the
-// question it answers (the current node's last message): a reply that takes
-// up the question's own words answers it (そのアドレスで今もメールを受信できま
-// すか？ – はい、今も普通に受信できています). The engine uses it when the
-// understander implements it; knowledge/understand.Matcher does.
-type ReplyUnderstander interface {
-	UnderstandReply(text string, expects []string, question string) []knowledge.Match
-}
-
-// Reader is an Understander that reads a text in context in one call: the
-// node, the question it asks and its expected answers, returning the
-// intents and the facts the text states (see knowledge.Reading). The
-// engine prefers it when the understander implements it.
-type Reader interface {
 	Read(q knowledge.Query) knowledge.Reading
 }
 

@@ -16,13 +16,17 @@ import (
 
 // fakeUnderstander reads free text from a fixed table.
 type fakeUnderstander struct {
-	readings    map[string][]knowledge.Match
-	lastExpects []string
+	readings     map[string][]knowledge.Match
+	lastExpects  []string
+	lastQuestion string
+	calls        int
 }
 
-func (f *fakeUnderstander) Understand(text string, expects []string) []knowledge.Match {
-	f.lastExpects = append([]string(nil), expects...)
-	return f.readings[text]
+func (f *fakeUnderstander) Read(q knowledge.Query) knowledge.Reading {
+	f.lastExpects = append([]string(nil), q.Expects...)
+	f.lastQuestion = q.Question
+	f.calls++
+	return knowledge.Reading{Matches: f.readings[q.Text]}
 }
 
 func m(intent string, score float64) knowledge.Match {
@@ -519,39 +523,29 @@ func TestExpectsPassedToUnderstander(t *testing.T) {
 	}
 }
 
-// replyUnderstander is a fakeUnderstander that also takes the question.
-type replyUnderstander struct {
-	fakeUnderstander
-	lastQuestion string
-	calls        int
-}
-
-func (r *replyUnderstander) UnderstandReply(text string, expects []string, question string) []knowledge.Match {
-	r.calls++
-	r.lastQuestion = question
-	return r.Understand(text, expects)
-}
-
-// TestQuestionPassedToReplyUnderstander: an understander that reads replies
-// against their question gets the current node's last message, except for
-// a new conversation and after a pause (the question then is whether to go
-// on).
-func TestQuestionPassedToReplyUnderstander(t *testing.T) {
-	u := &replyUnderstander{fakeUnderstander: fakeUnderstander{readings: testReadings}}
+// TestQuestionPassedToUnderstander: the understander gets the current
+// node's last message as the question, except for a new conversation and
+// after a pause (the question then is whether to go on).
+func TestQuestionPassedToUnderstander(t *testing.T) {
+	u := &fakeUnderstander{readings: testReadings}
 	p := loadTestPack(t)
 	e, err := New(p, u, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := p.Node("email_check")
-	e.Step(State{Node: n.ID, LastSeen: t0}, Input{Kind: InputText, Text: "ふわふわ", Time: t0.Add(time.Minute)})
-	if want := n.Messages[len(n.Messages)-1].Text; u.calls != 1 || u.lastQuestion != want {
-		t.Fatalf("calls %d, question %q, want 1 and %q", u.calls, u.lastQuestion, want)
-	}
-	e.Step(State{Node: n.ID, Paused: true, LastSeen: t0}, Input{Kind: InputText, Text: "ふわふわ", Time: t0.Add(time.Minute)})
-	e.Step(State{}, Input{Kind: InputText, Text: "ふわふわ", Time: t0})
-	if u.calls != 1 {
-		t.Fatalf("UnderstandReply called %d times, want once (not paused, not for a first message)", u.calls)
+	for _, tt := range []struct {
+		st   State
+		want string
+	}{
+		{State{Node: n.ID, LastSeen: t0}, n.Messages[len(n.Messages)-1].Text},
+		{State{Node: n.ID, Paused: true, LastSeen: t0}, ""},
+		{State{}, ""},
+	} {
+		e.Step(tt.st, Input{Kind: InputText, Text: "ふわふわ", Time: t0.Add(time.Minute)})
+		if u.lastQuestion != tt.want {
+			t.Fatalf("%+v: question %q, want %q", tt.st, u.lastQuestion, tt.want)
+		}
 	}
 }
 

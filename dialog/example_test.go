@@ -13,12 +13,12 @@ import (
 // in the text.
 type keywords struct{ p *knowledge.Pack }
 
-func (k keywords) Understand(text string, expects []string) []knowledge.Match {
-	var out []knowledge.Match
+func (k keywords) Read(q knowledge.Query) knowledge.Reading {
+	var out knowledge.Reading
 	for _, in := range k.p.Intents {
 		for _, ex := range in.Examples {
-			if strings.Contains(text, ex) {
-				out = append(out, knowledge.Match{Intent: in.ID, Score: 0.9})
+			if strings.Contains(q.Text, ex) {
+				out.Matches = append(out.Matches, knowledge.Match{Intent: in.ID, Score: 0.9})
 				break
 			}
 		}

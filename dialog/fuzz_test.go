@@ -12,15 +12,15 @@ import (
 // the text, so that fuzzed texts reach every kind of reading.
 type exampleUnderstander struct{ p *knowledge.Pack }
 
-func (u exampleUnderstander) Understand(text string, expects []string) []knowledge.Match {
-	var out []knowledge.Match
+func (u exampleUnderstander) Read(q knowledge.Query) knowledge.Reading {
+	var out knowledge.Reading
 	for _, in := range u.p.Intents {
-		if in.Kind == knowledge.KindAnswer && !contains(expects, in.ID) {
+		if in.Kind == knowledge.KindAnswer && !contains(q.Expects, in.ID) {
 			continue
 		}
 		for _, ex := range in.Examples {
-			if strings.Contains(text, ex) {
-				out = append(out, knowledge.Match{Intent: in.ID, Score: 0.9})
+			if strings.Contains(q.Text, ex) {
+				out.Matches = append(out.Matches, knowledge.Match{Intent: in.ID, Score: 0.9})
 				break
 			}
 		}

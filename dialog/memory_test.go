@@ -15,10 +15,6 @@ type fakeReader struct {
 	last     knowledge.Query
 }
 
-func (f *fakeReader) Understand(text string, expects []string) []knowledge.Match {
-	return f.readings[text].Matches
-}
-
 func (f *fakeReader) Read(q knowledge.Query) knowledge.Reading {
 	f.last = q
 	return f.readings[q.Text]

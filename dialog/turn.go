@@ -794,16 +794,8 @@ func (e *Engine) read(text string, n *knowledge.Node, paused bool) knowledge.Rea
 	return e.readQuery(q)
 }
 
-// readQuery asks the understander, in the richest way it supports.
-func (e *Engine) readQuery(q knowledge.Query) knowledge.Reading {
-	if r, ok := e.u.(Reader); ok {
-		return r.Read(q)
-	}
-	if ru, ok := e.u.(ReplyUnderstander); ok && q.Question != "" {
-		return knowledge.Reading{Matches: ru.UnderstandReply(q.Text, q.Expects, q.Question)}
-	}
-	return knowledge.Reading{Matches: e.u.Understand(q.Text, q.Expects)}
-}
+// readQuery asks the understander.
+func (e *Engine) readQuery(q knowledge.Query) knowledge.Reading { return e.u.Read(q) }
 
 // expectsFor lists the answer intents node n accepts, for the understander.
 func (e *Engine) expectsFor(n *knowledge.Node, paused bool) []string {
