@@ -277,6 +277,18 @@ func TestGoldenRealPack(t *testing.T) {
 		"ms_sms_to_delay":     {"SMSが来ません", "番号は合ってると思う", "もう何回も送ってる", "最初から"},
 		"ms_safety_handoff":   {"確認コードを教えてほしいって電話が来た", "123456", "人と話したい"},
 		"ms_reprompt_offer":   {"こんにちは", "ほげほげ", "ふがふが", "tap:go=ask_method", "メールです", "wait:45m", "はい", "tap:cmd=resume", "はい"},
+		// A morning greeting; staff off duty, then on: the wait is
+		// acknowledged with when they answer, thanks are answered as
+		// thanks, and nobody is sent the handoff message twice.
+		"ms_waiting": {"at:2026-12-02T07:30:00+09:00", "follow", "staff:off:2026-12-02T10:00:00+09:00", "人と話したい", "何時ごろお返事いただけますか",
+			"staff:on", "まだですか？", "ありがとうございます"},
+		// A hacked account: a locked-out user is sent to the recovery
+		// form, not to a page they cannot reach.
+		"ms_hacked": {"パスワードが違いますって出る。変えられたかも", "ログインできないです"},
+		// Locked out without a recovery code, two-step verification on:
+		// Microsoft cannot help, said plainly; and "already did that" moves on.
+		"ms_locked_out_2sv": {"登録してるメールも電話ももう使えない", "サインインできない", "持ってない", "オンにしてる"},
+		"ms_already_done":   {"SMSが来ません", "合ってます", "それはもうやりました", "それももう確認済みです"},
 	}
 	for name, lines := range scripts {
 		t.Run(name, func(t *testing.T) {

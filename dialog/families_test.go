@@ -87,7 +87,7 @@ func TestLossStatementFamilies(t *testing.T) {
 			"前に使ってた携帯の番号です",
 			"その番号はもう解約しました",
 		}},
-		{name: "SMS checklist, plain no", setup: smsSettings, topics: []string{"sms_check"}, node: "sms_still_missing", texts: []string{
+		{name: "SMS checklist, plain no", setup: smsSettings, topics: []string{"sms_check"}, node: "sms_abroad", texts: []string{
 			"届いてないです",
 			"だめでした",
 			"まだ来ません",
@@ -172,7 +172,7 @@ func TestNegatedSynonymFamilies(t *testing.T) {
 func TestContrastFamilies(t *testing.T) {
 	checklist := []string{"コードが届かない", "[tap:SMS]", "[tap:合っている]"} // 届きましたか？
 	testFamilies(t, []family{
-		{name: "SMS checklist, tried but no", setup: checklist, topics: []string{"sms_check"}, node: "sms_still_missing", texts: []string{
+		{name: "SMS checklist, tried but no", setup: checklist, topics: []string{"sms_check"}, node: "sms_abroad", texts: []string{
 			"再起動しましたがダメです",
 			"Wi-Fiも切りました。でも来ません",
 			"設定は全部見ましたが、変わりません",

@@ -22,12 +22,21 @@ type goldenTurn struct {
 }
 
 // script turns lines into inputs: "tap:DATA", "follow", "sticker", "wait:DURATION" (idle
-// before the next input) or text.
+// before the next input), "at:RFC3339" (the time of the next input), "staff:on",
+// "staff:off:RFC3339" (staff hours from then on), or text.
 func playScript(t *testing.T, e *Engine, lines []string) []goldenTurn {
 	t.Helper()
 	var out []goldenTurn
 	st := State{}
 	now := t0
+	var staff Staff
+	parseTime := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
 	for _, l := range lines {
 		if d, ok := strings.CutPrefix(l, "wait:"); ok {
 			dur, err := time.ParseDuration(d)
@@ -37,13 +46,24 @@ func playScript(t *testing.T, e *Engine, lines []string) []goldenTurn {
 			now = now.Add(dur)
 			continue
 		}
+		if s, ok := strings.CutPrefix(l, "at:"); ok {
+			now = parseTime(s).Add(-time.Minute)
+			continue
+		}
+		if s, ok := strings.CutPrefix(l, "staff:"); ok {
+			staff = Staff{OnDuty: s == "on"}
+			if next, ok := strings.CutPrefix(s, "off:"); ok {
+				staff.Next = parseTime(next)
+			}
+			continue
+		}
 		now = now.Add(time.Minute)
-		in := Input{Kind: InputText, Text: l, Time: now}
+		in := Input{Kind: InputText, Text: l, Time: now, Staff: staff}
 		switch {
 		case strings.HasPrefix(l, "tap:"):
-			in = Input{Kind: InputPostback, Data: strings.TrimPrefix(l, "tap:"), Time: now}
+			in = Input{Kind: InputPostback, Data: strings.TrimPrefix(l, "tap:"), Time: now, Staff: staff}
 		case l == "follow":
-			in = Input{Kind: InputFollow, Time: now}
+			in = Input{Kind: InputFollow, Time: now, Staff: staff}
 		case l == "sticker":
 			in = Input{Kind: InputNonText, Type: "sticker", Time: now}
 		}

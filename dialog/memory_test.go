@@ -43,6 +43,7 @@ var memoryReadings = map[string]knowledge.Reading{
 	"まだですか？":   {Matches: []knowledge.Match{m("followup", 0.9)}},
 	"何時ごろお返事いただけますか": {},
 	"こんにちは":        {Matches: []knowledge.Match{m("greet", 0.95)}},
+	"ありがとう":        {Matches: []knowledge.Match{m("thanks", 0.9)}},
 	"method=bogus": {Facts: []knowledge.Fact{fact("method", "fax", 0.9), fact("mood", "bad", 0.9)}},
 }
 
@@ -112,6 +113,10 @@ func TestMemory(t *testing.T) {
 			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonChoice},
 			{in: say("それはもうやった"), node: "sms_more", reason: ReasonAnswer, intent: "already_done"},
 		}},
+		{name: "the menu again is its last bubble and buttons", steps: []step{
+			{in: follow(), node: "welcome", reason: ReasonStart},
+			{in: say("こんにちは"), node: "welcome", reason: ReasonSame, texts: []string{"こんばんは。確認コードのお手伝いをします。"}, qrs: []string{"コードが届かない", "回復フォーム", "人と話す"}},
+		}},
 		{name: "the same step is not sent twice", steps: []step{
 			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonChoice},
 			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonSame,
@@ -179,6 +184,11 @@ func TestWaitingForAPerson(t *testing.T) {
 				texts: []string{"お待たせしています。担当者の対応時間内にお返事します。"}},
 			{in: say("人と話したい"), staff: onDuty, node: "human", reason: ReasonWaiting, handoff: true, waiting: true, topic: "handoff",
 				texts: []string{"お待たせしています。担当者が順番にお返事します。"}},
+			{in: say("ありがとう"), staff: onDuty, node: "human", reason: ReasonWaiting, handoff: true, waiting: true, topic: "handoff",
+				texts: []string{"こちらこそ。担当者が順番にお返事します。"}},
+		}},
+		{name: "thanks without waiting is the closing", steps: []step{
+			{in: say("ありがとう"), node: "closing", reason: ReasonIntent, resolved: true},
 		}},
 		{name: "a clear topic still moves on, and the wait is remembered", steps: []step{
 			{in: say("人と話したい"), node: "human", reason: ReasonCommand, handoff: true, waiting: true},

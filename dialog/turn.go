@@ -156,7 +156,7 @@ func (t *turn) goTo(id, reason string) {
 		return
 	}
 	if id == t.st.Node {
-		t.sameStep(reason)
+		t.sameStep()
 		return
 	}
 	for _, s := range skipped {
@@ -293,9 +293,15 @@ func (t *turn) answerFact(n *knowledge.Node, answer string) {
 // handoff goes to the handoff node, or, for someone already waiting for a
 // person, acknowledges briefly with when staff answer.
 func (t *turn) handoff(reason string) {
+	t.waitingReply(reason, knowledge.TextWaiting)
+}
+
+// waitingReply acknowledges someone waiting for a person with text key
+// (when the pack has it), else sends the handoff node.
+func (t *turn) waitingReply(reason, key string) {
 	e := t.e
 	if t.st.Waiting {
-		if w := e.pack.Text(knowledge.TextWaiting); w != "" {
+		if w := e.pack.Text(key); w != "" {
 			t.st.Misses = 0
 			t.st.Paused = false
 			t.st.Pending = ""
@@ -311,16 +317,16 @@ func (t *turn) handoff(reason string) {
 }
 
 // sameStep answers a reading that leads to the step the user is on: the
-// step is not sent again; its question is, after a short note.
-func (t *turn) sameStep(reason string) {
+// step is not sent again; its question is, after a short note (not on the
+// main menu, which is no step to try).
+func (t *turn) sameStep() {
 	n := t.node()
 	t.st.Misses = 0
 	t.st.Paused = false
 	t.st.Pending = ""
 	t.trace.Reason = ReasonSame
-	_ = reason
 	t.replies = t.replies[:0]
-	if s := t.e.pack.Text(knowledge.TextSameStep); s != "" {
+	if s := t.e.pack.Text(knowledge.TextSameStep); s != "" && n.ID != t.e.start.ID {
 		t.replies = append(t.replies, Reply{Text: t.render(s)})
 	}
 	if len(n.Messages) > 0 {
@@ -532,6 +538,15 @@ func (t *turn) text(s string) {
 		// (大学のアドレスで、もう使えない) is the answer.
 		if next, ok := t.knownAnswer(n); ok && t.learned[e.questions[n.Asks].Fact] {
 			a = action{kind: actAnswer, next: next, intent: a.intent, score: a.score}
+		}
+	}
+	if t.st.Waiting && a.kind == actTopic && e.pack.Text(knowledge.TextWaitingThanks) != "" {
+		if to := e.nodes[a.next]; to.Terminal == knowledge.TerminalResolved && to.Topic == e.start.Topic {
+			// Thanks while waiting for a person: thanks back, and the
+			// person is still coming.
+			t.waitingReply(ReasonIntent, knowledge.TextWaitingThanks)
+			t.trace.Intent, t.trace.Score = a.intent, a.score
+			return
 		}
 	}
 	if t.st.Waiting && (a.kind == actNone || (n.ID == e.handoff.ID && a.kind == actTopic && a.score < handoffStay)) {

@@ -125,6 +125,9 @@ const (
 	// TextWaiting acknowledges a follow-up while the user waits for a
 	// person (まだですか？): short, with {staff}; instead of the handoff node again.
 	TextWaiting = "waiting"
+	// TextWaitingThanks answers thanks from someone waiting for a person
+	// (the closing would say goodbye while the person is still to come).
+	TextWaitingThanks = "waiting_thanks"
 	// TextKnownSkip goes in front of a step reached by skipping questions
 	// the user had already answered in their own words.
 	TextKnownSkip = "known_skip"
