@@ -24,7 +24,7 @@ const safetyMargin = 0.05
 // the current topic, or one the current buttons lead to) wins near-ties over
 // one that jumps elsewhere: "もう一回送っても大丈夫？" after the recovery form
 // was refused is about sending the form again, not about resending a code.
-const localMargin = 0.1
+const localMargin = 0.12
 
 // localFactor scales the threshold for a reading that leads where one of
 // the current buttons leads: the user most likely takes one of the steps
@@ -317,8 +317,10 @@ func (t *turn) waitingReply(reason, key string) {
 }
 
 // sameStep answers a reading that leads to the step the user is on: the
-// step is not sent again; its question is, after a short note (not on the
-// main menu, which is no step to try).
+// step is not sent again whole. A step of three or more bubbles sends its
+// first (the main point: どのくらいで返事来るの？ after the refused form) and
+// its question after a short note; a shorter one its question only; the
+// main menu, which is no step to try, without the note.
 func (t *turn) sameStep() {
 	n := t.node()
 	t.st.Misses = 0
@@ -329,9 +331,11 @@ func (t *turn) sameStep() {
 	if s := t.e.pack.Text(knowledge.TextSameStep); s != "" && n.ID != t.e.start.ID {
 		t.replies = append(t.replies, Reply{Text: t.render(s)})
 	}
+	if len(n.Messages) > 2 {
+		t.replies = append(t.replies, t.message(n.Messages[0]))
+	}
 	if len(n.Messages) > 0 {
-		last := n.Messages[len(n.Messages)-1]
-		t.replies = append(t.replies, t.message(last))
+		t.replies = append(t.replies, t.message(n.Messages[len(n.Messages)-1]))
 	}
 	if len(t.replies) > 0 {
 		t.replies[len(t.replies)-1].QuickReplies = capQuickReplies(t.currentQuickReplies())
