@@ -6,6 +6,7 @@
 //	go run ./bench load     -target http://127.0.0.1:8080/callback -pid 1234 -fake-addr 127.0.0.1:18081
 //	go run ./bench compare  [-duration 20s] [-rate 1000] [-window 256]
 //	go run ./bench faults   [-db postgres] [-pg-restart private|system]
+//	go run ./bench console  [-n 60] [-db URL]
 //
 // See bench/README.md for the latest figures.
 package main
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdCompare(ctx, args[1:], stdout, stderr)
 	case "faults":
 		err = cmdFaults(ctx, args[1:], stdout, stderr)
+	case "console":
+		err = cmdConsole(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -70,6 +73,8 @@ commands:
            Postgres, in turn; every figure with its ratio to the echo bot
   faults   LINE API 429/500/slow, expired reply tokens, SIGKILL and restart
            (and, with -pg-restart, a PostgreSQL restart) under load
+  console  the staff console's list and search on PostgreSQL with 100,000
+           conversations and 1,000,000 messages it seeds: p50 and p95
 
 Run 'go run ./bench COMMAND -h' for the flags.
 `)

@@ -159,23 +159,62 @@ func (db *DB) searchCondition(q string) (string, []any) {
 		[]any{likePattern(q)}
 }
 
+// searchWindow is how many of the newest conversations (after the cursor,
+// with the other filters) a text search checks one by one before it asks
+// the text index instead.
+const searchWindow = 2000
+
 // ListConversations returns up to limit conversations matching f, newest
-// activity first, after the cursor (nil: from the top).
+// activity first, after the cursor (nil: from the top). The page's ids are
+// chosen from the conversations table alone, then joined with what the
+// page shows.
+//
+// A text search first checks the newest searchWindow conversations, each
+// through its own messages: a common word fills the page from these. Only
+// when it does not (a rarer word) does the text index (pg_trgm, FTS5) find
+// the matching messages everywhere, which is quick because they are few.
+// The planner cannot tell the two apart from the pattern alone.
 func (db *DB) ListConversations(ctx context.Context, f ConversationFilter, after *Cursor, limit int) ([]ConversationRow, error) {
-	w, args := db.where(f)
-	if after != nil {
-		cond := "(c.last_activity_at < ? OR (c.last_activity_at = ? AND c.id < ?))"
-		if w == "" {
-			w = " WHERE " + cond
-		} else {
-			w += " AND " + cond
+	if q := strings.TrimSpace(f.Query); q != "" {
+		rest := f
+		rest.Query = ""
+		w, args := db.where(rest)
+		w, args = withCursor(w, args, after)
+		op := "LIKE"
+		if db.dialect == Postgres {
+			op = "ILIKE"
 		}
-		args = append(args, after.At.UTC(), after.At.UTC(), after.ID)
+		query := "SELECT " + rowColumns + previewColumn + ` FROM (SELECT c.id, c.last_activity_at FROM conversations c` + w +
+			` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?) k JOIN conversations c ON c.id = k.id
+			LEFT JOIN users u ON u.id = c.user_id
+			WHERE EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = k.id AND m.author <> 'bot' AND m.text ` + op + ` ? ESCAPE '\')
+			ORDER BY k.last_activity_at DESC, k.id DESC LIMIT ?`
+		rows, err := db.queryRows(ctx, query, append(args, searchWindow, likePattern(q), limit), true)
+		if err != nil || len(rows) >= limit {
+			return rows, err
+		}
 	}
-	q := "SELECT " + rowColumns + previewColumn + " FROM conversations c LEFT JOIN users u ON u.id = c.user_id" + w +
-		" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?"
-	args = append(args, limit)
-	return db.queryRows(ctx, q, args, true)
+	w, args := db.where(f)
+	w, args = withCursor(w, args, after)
+	q := "SELECT " + rowColumns + previewColumn + ` FROM (SELECT c.id, c.last_activity_at FROM conversations c` + w +
+		` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?) k JOIN conversations c ON c.id = k.id
+		LEFT JOIN users u ON u.id = c.user_id ORDER BY k.last_activity_at DESC, k.id DESC`
+	return db.queryRows(ctx, q, append(args, limit), true)
+}
+
+// withCursor adds the keyset condition: after the cursor in the order
+// newest activity first.
+func withCursor(w string, args []any, after *Cursor) (string, []any) {
+	if after == nil {
+		return w, args
+	}
+	cond := "(c.last_activity_at < ? OR (c.last_activity_at = ? AND c.id < ?))"
+	if w == "" {
+		w = " WHERE " + cond
+	} else {
+		w += " AND " + cond
+	}
+	return w, append(args, after.At.UTC(), after.At.UTC(), after.ID)
 }
 
 func (db *DB) queryRows(ctx context.Context, q string, args []any, preview bool) ([]ConversationRow, error) {

@@ -23,6 +23,7 @@ var migrations = []migration{
 	{"conversations for people", migratePeople},
 	{"staff accounts, console sessions, API tokens, notes and tags", migrateStaff},
 	{"text search over what people wrote", migrateSearch},
+	{"conversations by last activity", migrateActivity},
 }
 
 // SchemaVersion is the version this binary expects.
