@@ -162,7 +162,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name=q]`, "機種変更"),
 		chromedp.SetValue(`select[name=owner]`, "waiting"),
 		chromedp.Submit(`input[name=q]`),
-		chromedp.WaitVisible(`.conv-table`))
+		chromedp.WaitVisible(`.filter-actions a.ghost`)) // 条件をクリア: only on the filtered page
 	rows := text(`.conv-table tbody`)
 	if !strings.Contains(rows, "佐藤 健") || strings.Contains(rows, "田中 美咲") {
 		t.Fatalf("filtered list: %q", rows)
