@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/jonboulle/clockwork"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/todoku/todoku/bot/lineapi"
 	"github.com/todoku/todoku/console"
 	"github.com/todoku/todoku/dialog"
+	"github.com/todoku/todoku/dialog/route"
 	"github.com/todoku/todoku/knowledge"
 	"github.com/todoku/todoku/knowledge/understand"
 	"github.com/todoku/todoku/storage"
@@ -28,7 +30,7 @@ type App struct {
 	Config    *Config
 	Log       *slog.Logger
 	DB        *storage.DB
-	Engine    *dialog.Engine
+	Engine    *route.Router // the packs of the default pack's language, one answering each turn
 	Processor *bot.Processor
 	Workers   *bot.Workers
 	Console   *console.Console
@@ -142,21 +144,35 @@ func OpenDB(ctx context.Context, cfg *Config, log *slog.Logger) (*storage.DB, er
 	return db, nil
 }
 
-// newEngine loads the configured embedded pack and builds the dialog engine
-// over it.
-func newEngine(cfg *Config) (*dialog.Engine, error) {
-	pack, err := knowledge.EmbeddedPack(cfg.PackID)
+// newEngine loads the embedded packs of the configured pack's language,
+// builds a dialog engine over each and the router that picks one per turn,
+// the configured pack being the default.
+func newEngine(cfg *Config) (*route.Router, error) {
+	packs, err := knowledge.Embedded()
 	if err != nil {
 		return nil, err
 	}
-	eng, err := dialog.New(pack, understand.New(pack), dialog.Options{
-		IdleAfter: cfg.IdleTimeout,
-		Threshold: understand.DefaultThreshold,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pack %s: %w", pack.ID, err)
+	i := slices.IndexFunc(packs, func(p *knowledge.Pack) bool { return p.ID == cfg.PackID })
+	if i < 0 {
+		_, err := knowledge.EmbeddedPack(cfg.PackID) // says which packs there are
+		return nil, err
 	}
-	return eng, nil
+	lang := packs[i].Language
+	var engines []*dialog.Engine
+	for _, pack := range packs {
+		if pack.Language != lang {
+			continue
+		}
+		eng, err := dialog.New(pack, understand.New(pack), dialog.Options{
+			IdleAfter: cfg.IdleTimeout,
+			Threshold: understand.DefaultThreshold,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("pack %s: %w", pack.ID, err)
+		}
+		engines = append(engines, eng)
+	}
+	return route.New(engines, cfg.PackID)
 }
 
 // newSender is the Messaging API client, or offlineSender while LINE is not

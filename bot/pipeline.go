@@ -15,7 +15,8 @@ import (
 	"github.com/todoku/todoku/knowledge"
 )
 
-// Stepper is the dialog engine as the pipeline uses it (*dialog.Engine).
+// Stepper is the dialog engine as the pipeline uses it (*dialog.Engine, or
+// route.Router choosing among several packs each turn). Pack is the default.
 type Stepper interface {
 	Step(dialog.State, dialog.Input) dialog.Result
 	Pack() *knowledge.Pack
@@ -27,6 +28,7 @@ type Stepper interface {
 type Turn struct {
 	Node     string            `json:"node"`
 	Topic    string            `json:"topic"`
+	Pack     string            `json:"pack"` // the id of the pack that answered
 	Messages []json.RawMessage `json:"messages"`
 }
 
@@ -399,6 +401,14 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	if err != nil {
 		return plan, err
 	}
+	if res.State.PackID != "" {
+		// Several packs may answer (a router picks one per turn): record
+		// the one that did.
+		t.packID, t.packVersion = res.State.PackID, res.State.PackVersion
+		if plan.Open != nil {
+			plan.Open.PackID, plan.Open.PackVersion = t.packID, t.packVersion
+		}
+	}
 	tr := res.Trace
 	t.trace = LogTrace{NodeBefore: tr.FromNode, NodeAfter: tr.ToNode, TopicBefore: tr.FromTopic, TopicAfter: tr.ToTopic,
 		Reason: tr.Reason, PackID: t.packID, PackVersion: t.packVersion}
@@ -476,7 +486,10 @@ func (p *Processor) HandleNow(ctx context.Context, ev Event) (Turn, error) {
 			return
 		}
 		found = true
-		turn = Turn{Node: tc.State.Node}
+		turn = Turn{Node: tc.State.Node, Pack: tc.State.PackID}
+		if plan.State != nil {
+			turn.Pack = plan.State.PackID
+		}
 		if plan.Reply != nil {
 			turn.Messages = plan.Reply.Messages
 		}

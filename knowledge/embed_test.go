@@ -58,7 +58,7 @@ func TestLoadFS(t *testing.T) {
 		"packs/a.yaml": {Data: []byte(other)},
 		"packs/readme": {Data: []byte("not a pack")},
 	}
-	packs, err := loadFS(fsys, "packs")
+	packs, err := loadFS(fsys, "packs", nil)
 	if err != nil {
 		t.Fatalf("loadFS: %v", err)
 	}
@@ -67,14 +67,14 @@ func TestLoadFS(t *testing.T) {
 	}
 
 	fsys["packs/c.yaml"] = &fstest.MapFile{Data: []byte(broken)}
-	_, err = loadFS(fsys, "packs")
+	_, err = loadFS(fsys, "packs", nil)
 	if err == nil || !strings.Contains(err.Error(), "packs/c.yaml:6: start: unknown node \"nowhere\"") {
 		t.Fatalf("broken pack: err = %v", err)
 	}
 
 	delete(fsys, "packs/c.yaml")
 	fsys["packs/c.yaml"] = &fstest.MapFile{Data: []byte(valid)}
-	_, err = loadFS(fsys, "packs")
+	_, err = loadFS(fsys, "packs", nil)
 	if err == nil || !strings.Contains(err.Error(), `packs packs/b.yaml and packs/c.yaml have the same id "test-ja"`) {
 		t.Fatalf("duplicate id: err = %v", err)
 	}

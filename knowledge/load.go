@@ -62,17 +62,44 @@ func Parse(data []byte, name string) (*Pack, error) {
 // Load parses and validates a pack. A pack with any problem is not returned;
 // the error is then a *SyntaxError or a *ValidationError listing every
 // problem, including those of the decoding step.
+//
+// The parts the pack uses (Pack.Uses) are the embedded ones; they are merged
+// in before validation, and problems in them name the part's file.
 func Load(data []byte, name string) (*Pack, error) {
+	return load(data, name, nil)
+}
+
+// load is Load with the parts to use; nil means the embedded ones.
+func load(data []byte, name string, parts map[string]partFile) (*Pack, error) {
 	p, probs, err := parse(data, name)
 	if err != nil {
 		return nil, err
 	}
-	probs = append(probs, Validate(p)...)
+	probs = append(probs, complete(p, parts)...)
 	if len(probs) > 0 {
 		sortProblems(probs)
 		return nil, &ValidationError{Name: name, Problems: probs}
 	}
 	return p, nil
+}
+
+// complete merges in the parts p uses (nil parts: the embedded ones) and
+// validates the result.
+func complete(p *Pack, parts map[string]partFile) []Problem {
+	var probs []Problem
+	if p.Kind == KindPart {
+		return []Problem{{Line: p.Lines["kind"], Path: "kind", Msg: "this is a part, not a pack: packs take it in with uses"}}
+	}
+	if len(p.Uses) > 0 {
+		if parts == nil {
+			var err error
+			if parts, err = embeddedParts(); err != nil {
+				return []Problem{{Msg: err.Error()}}
+			}
+		}
+		probs = append(probs, resolve(p, parts)...)
+	}
+	return append(probs, Validate(p)...)
 }
 
 // ValidateFile reads, parses and validates the pack at path for
@@ -89,7 +116,7 @@ func ValidateFile(path string) ([]Problem, *Pack, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	probs = append(probs, Validate(p)...)
+	probs = append(probs, complete(p, nil)...)
 	sortProblems(probs)
 	return probs, p, nil
 }
@@ -106,6 +133,9 @@ func FormatProblems(name string, ps []Problem) string {
 }
 
 func formatProblem(name string, pr Problem) string {
+	if pr.File != "" {
+		name = pr.File
+	}
 	if pr.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", name, pr.Line, pr.Msg)
 	}
@@ -194,6 +224,7 @@ func parse(data []byte, name string) (p *Pack, probs []Problem, err error) {
 		}
 	}
 	p.idx = buildIndex(p)
+	p.File = name
 	sortProblems(probs)
 	return p, probs, nil
 }

@@ -40,6 +40,33 @@ type Pack struct {
 	Language string `yaml:"language"` // BCP 47, e.g. "ja"
 	Version  string `yaml:"version"`  // operator-visible version, e.g. "2026-11-25.1"
 
+	// Kind is "" for a pack and KindPart for a shared part (see Uses).
+	Kind string `yaml:"kind,omitempty"`
+	// Name is how texts name the service ("Google アカウント"): {service}
+	// in a part's texts becomes it. Label is the service's button in
+	// "which service?" questions ("Google").
+	Name  string `yaml:"name,omitempty"`
+	Label string `yaml:"label,omitempty"`
+	// Uses names the shared parts (by id) merged into this pack when it
+	// loads: what every pack of a language has in common is written once.
+	Uses []string `yaml:"uses,omitempty"`
+	// Names are the words that name this pack's service in what people
+	// write (Google, グーグル, Googleアカウント); ContextNames count only next
+	// to a word about codes or signing in, being often just where a code
+	// goes or the chat itself (Gmail, LINE). OtherNames, usually from a
+	// part, name services that no pack serves (Instagram, PayPay, 銀行).
+	// The router reads them; see Routing.
+	Names        []string `yaml:"names,omitempty"`
+	ContextNames []string `yaml:"context_names,omitempty"`
+	OtherNames   []string `yaml:"other_names,omitempty"`
+	// Routing is the language data the router reads names with.
+	Routing *Routing `yaml:"routing,omitempty"`
+	// Sources are where the pack's facts come from; messages cite them by id.
+	Sources []Source `yaml:"sources,omitempty"`
+	// Hedges are expressions that soften a statement (場合があります); a
+	// message citing only weak sources must use one.
+	Hedges []string `yaml:"hedges,omitempty"`
+
 	Start    string `yaml:"start"`    // node for a new user, follow and 最初から (topic welcome)
 	Handoff  string `yaml:"handoff"`  // node for "talk to a person" (topic handoff)
 	Fallback string `yaml:"fallback"` // node for understood-but-unsupported requests (topic out_of_scope)
@@ -76,6 +103,13 @@ type Pack struct {
 	// Lines maps YAML paths ("nodes[3].choices[1]") to their line in the source
 	// file, for error messages. Filled by the loader; never serialised.
 	Lines map[string]int `yaml:"-"`
+	// Files maps the paths of items taken from parts ("nodes[40]") to the
+	// part's file, whose lines Lines then holds. Filled by the loader.
+	Files map[string]string `yaml:"-"`
+	// Parts lists the parts merged in, as "id version". Filled by the loader.
+	Parts []string `yaml:"-"`
+	// File is the name the pack was loaded under (its file). Filled by the loader.
+	File string `yaml:"-"`
 
 	// idx makes Node and Intent lookups O(1). Built by Parse, read-only
 	// afterwards; nil for packs built in Go (lookups then scan).
@@ -214,6 +248,8 @@ type FactSpec struct {
 // Message is one speech bubble.
 type Message struct {
 	Text string `yaml:"text"`
+	// Sources are the ids (Pack.Sources) of where the facts it states come from.
+	Sources []string `yaml:"sources,omitempty"`
 	// Buttons, when set, sends this bubble as a buttons template instead of
 	// plain text (Text becomes its body, at most 160 characters; 60 with a title).
 	Buttons *Buttons `yaml:"buttons,omitempty"`
@@ -226,12 +262,15 @@ type Buttons struct {
 	Actions []Choice `yaml:"actions"`
 }
 
-// Choice is a button: exactly one of Next, Command or URI is set.
+// Choice is a button: exactly one of Next, Command, URI or Service is set.
 type Choice struct {
 	Label   string `yaml:"label"`             // at most 20 characters
 	Next    string `yaml:"next,omitempty"`    // node id
 	Command string `yaml:"command,omitempty"` // Command* constant
 	URI     string `yaml:"uri,omitempty"`     // opens a web page (https only)
+	// Service switches to that service's pack (the router handles it), or
+	// to the other_service node for ServiceOther.
+	Service string `yaml:"service,omitempty"`
 }
 
 // Expect maps one answer intent to the node it leads to.
@@ -332,6 +371,7 @@ type Fact struct {
 const (
 	PostbackNodePrefix    = "go="  // go=<node id>
 	PostbackCommandPrefix = "cmd=" // cmd=<command>
+	PostbackServicePrefix = "svc=" // svc=<service>
 )
 
 // PostbackData is the postback data a Choice sends when tapped ("" for URI choices).
@@ -341,6 +381,8 @@ func (c Choice) PostbackData() string {
 		return PostbackNodePrefix + c.Next
 	case c.Command != "":
 		return PostbackCommandPrefix + c.Command
+	case c.Service != "":
+		return PostbackServicePrefix + c.Service
 	}
 	return ""
 }

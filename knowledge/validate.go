@@ -48,6 +48,7 @@ const (
 // Problem is one thing wrong with a pack: where (its line in the YAML source
 // and its path, e.g. "nodes[3].choices[1].next") and what.
 type Problem struct {
+	File string // the file it is in when not the pack's own (a part's)
 	Line int    // 1-based line in the source; 0 when unknown
 	Path string // YAML path of the offending field; "" when not tied to one
 	Msg  string
@@ -95,6 +96,8 @@ func Validate(p *Pack) []Problem {
 	v.questionRules()
 	v.placeholders()
 	v.richMenu()
+	v.sourceRules()
+	v.serviceRules()
 	v.reachability()
 	sortProblems(v.probs)
 	return v.probs
@@ -108,7 +111,7 @@ type validator struct {
 }
 
 func (v *validator) addf(path, format string, args ...any) {
-	v.probs = append(v.probs, Problem{Line: v.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	v.probs = append(v.probs, Problem{File: v.p.fileOf(path), Line: v.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // line finds the line of path, or of its closest ancestor that has one.
@@ -655,16 +658,16 @@ func (v *validator) choice(path, name string, c Choice) {
 		v.addf(path+".label", "%s: label %q is %d characters; at most %d", name, c.Label, n, MaxLabel)
 	}
 	set := 0
-	for _, s := range []string{c.Next, c.Command, c.URI} {
+	for _, s := range []string{c.Next, c.Command, c.URI, c.Service} {
 		if s != "" {
 			set++
 		}
 	}
 	switch {
 	case set == 0:
-		v.addf(path, "%s sets none of next, command, uri (exactly one is needed)", name)
+		v.addf(path, "%s sets none of next, command, uri, service (exactly one is needed)", name)
 	case set > 1:
-		v.addf(path, "%s sets more than one of next, command, uri (exactly one is allowed)", name)
+		v.addf(path, "%s sets more than one of next, command, uri, service (exactly one is allowed)", name)
 	}
 	if c.Next != "" && !v.hasNode(c.Next) {
 		v.addf(path+".next", "%s: unknown node %q", name, c.Next)
@@ -690,15 +693,26 @@ func (v *validator) choice(path, name string, c Choice) {
 	}
 }
 
-// reachability reports nodes that nothing leads to. Roots are the start,
-// handoff and fallback nodes and every topic intent's target; edges are
-// choices, button actions, expects and next.
+// reachability reports nodes that nothing leads to (see reachable).
 func (v *validator) reachability() {
-	p := v.p
+	seen := reachable(v.p, v.nodes)
+	for i, n := range v.p.Nodes {
+		if n.ID == "" || seen[i] || v.nodes[n.ID] != i {
+			continue // no id or a duplicate: reported already
+		}
+		v.addf(fmt.Sprintf("nodes[%d]", i), "node %q is unreachable: no choice, expect, next or topic intent leads to it from start", n.ID)
+	}
+}
+
+// reachable marks the nodes something leads to. Roots are the start,
+// handoff and fallback nodes and every topic intent's target; edges are
+// choices, button actions, expects and next. index maps an id to the
+// index of its first node.
+func reachable(p *Pack, index map[string]int) []bool {
 	seen := make([]bool, len(p.Nodes))
 	var queue []int
 	visit := func(id string) {
-		if i, ok := v.nodes[id]; ok && !seen[i] {
+		if i, ok := index[id]; ok && !seen[i] {
 			seen[i] = true
 			queue = append(queue, i)
 		}
@@ -734,12 +748,7 @@ func (v *validator) reachability() {
 		}
 		visit(n.Next)
 	}
-	for i, n := range p.Nodes {
-		if n.ID == "" || seen[i] || v.nodes[n.ID] != i {
-			continue // no id or a duplicate: reported already
-		}
-		v.addf(fmt.Sprintf("nodes[%d]", i), "node %q is unreachable: no choice, expect, next or topic intent leads to it from start", n.ID)
-	}
+	return seen
 }
 
 func contains(list []string, s string) bool {

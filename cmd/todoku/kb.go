@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/todoku/todoku/bot/richmenu"
 	"github.com/todoku/todoku/knowledge"
@@ -13,7 +14,7 @@ import (
 // runKB implements `todoku kb validate FILE...` and `todoku kb list`.
 func runKB(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: todoku kb validate FILE...   check knowledge packs, one problem per line with its line number\n       todoku kb list              list the packs embedded in this binary")
+		fmt.Fprintln(stderr, "usage: todoku kb validate FILE...   check knowledge packs and parts, alone and as a set, one problem per line with its line number\n       todoku kb list              list the packs embedded in this binary")
 		return 2
 	}
 	switch args[0] {
@@ -36,33 +37,51 @@ func runKB(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	}
 }
 
+// kbValidate checks each file (a pack with the parts it uses, or a part with
+// every pack that uses it), then the packs given with the embedded ones of
+// the same language as a set.
 func kbValidate(files []string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "usage: todoku kb validate FILE...")
 		return 2
 	}
+	results, set := knowledge.ValidateFiles(files)
 	code := 0
-	for _, f := range files {
-		probs, p, err := knowledge.ValidateFile(f)
+	for _, r := range results {
 		var syn *knowledge.SyntaxError
 		switch {
-		case errors.As(err, &syn):
+		case errors.As(r.Err, &syn):
 			fmt.Fprintln(stderr, syn.Error())
 			code = 1
 			continue
-		case err != nil:
-			fmt.Fprintf(stderr, "%s: %v\n", f, err)
+		case r.Err != nil:
+			fmt.Fprintf(stderr, "%s: %v\n", r.Path, r.Err)
 			code = 1
 			continue
 		}
-		probs = append(probs, menuGlyphProblems(p)...)
-		if len(probs) > 0 {
-			fmt.Fprint(stderr, knowledge.FormatProblems(f, probs))
-			fmt.Fprintf(stderr, "%s: %d problem(s); this pack would not load\n", f, len(probs))
+		p := r.Pack
+		what := "pack"
+		if p.Kind == knowledge.KindPart {
+			what = "part"
+		}
+		r.Problems = append(r.Problems, menuGlyphProblems(p)...)
+		if len(r.Problems) > 0 {
+			fmt.Fprint(stderr, knowledge.FormatProblems(r.Path, r.Problems))
+			fmt.Fprintf(stderr, "%s: %d problem(s); this %s would not load\n", r.Path, len(r.Problems), what)
 			code = 1
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (pack %s version %s: %d nodes, %d intents)\n", f, p.ID, p.Version, len(p.Nodes), len(p.Intents))
+		switch {
+		case p.Kind == knowledge.KindPart:
+			fmt.Fprintf(stdout, "%s: ok (part %s version %s, used by %s)\n", r.Path, p.ID, p.Version, strings.Join(r.Users, ", "))
+		default:
+			fmt.Fprintf(stdout, "%s: ok (pack %s version %s: %d nodes, %d intents)\n", r.Path, p.ID, p.Version, len(p.Nodes), len(p.Intents))
+		}
+	}
+	if len(set) > 0 {
+		fmt.Fprint(stderr, knowledge.FormatProblems("", set))
+		fmt.Fprintf(stderr, "%d problem(s) between packs; they would not load together\n", len(set))
+		code = 1
 	}
 	return code
 }
