@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -76,6 +77,14 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 	proc := bot.NewProcessor(eng, db, sender)
 	proc.Logger = log
 	proc.IdleTimeout = cfg.IdleTimeout
+	if h := cfg.StaffHours; h != nil {
+		proc.Staff = func(at time.Time) dialog.Staff {
+			if h.Open(at) {
+				return dialog.Staff{OnDuty: true}
+			}
+			return dialog.Staff{Next: h.NextOpen(at)}
+		}
+	}
 	if cfg.DeleteOnUnfollow {
 		log.Info("DELETE_ON_UNFOLLOW: everything about a user is deleted when they block the account")
 		proc.OnUnfollow = func(ctx context.Context, userID string) error {

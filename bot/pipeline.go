@@ -74,6 +74,9 @@ type Processor struct {
 	// engine panic, a reply that cannot be rendered) is retried before it is
 	// marked failed and skipped.
 	MaxAttempts int
+	// Staff says, for an event's time, when a person answers (the
+	// console's STAFF_HOURS); nil leaves it unknown to the dialog.
+	Staff func(at time.Time) dialog.Staff
 	// IdleTimeout ends a conversation the bot owns when the user comes back
 	// after this long (0: never); the next message opens a new one.
 	IdleTimeout time.Duration
@@ -384,6 +387,9 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 		return plan, nil
 	}
 	in.Time = ev.Timestamp
+	if p.Staff != nil {
+		in.Staff = p.Staff(ev.Timestamp)
+	}
 	t.conversation(OwnerBot, "")
 	inText := in.Text
 	if in.Kind == dialog.InputPostback {
