@@ -27,11 +27,11 @@ func TestAccountAndTokenCommands(t *testing.T) {
 			code  int
 			out   string // stdout holds exactly this ("*" any one line)
 		}{
-			{"", []string{"admin", "create-user", "alice", "--role", "staff", dbFlag}, 0, "*"},               // generated, printed once
+			{"", []string{"admin", "create-user", "alice", "--role", "staff", dbFlag}, 0, "*"},                 // generated, printed once
 			{"a-long-password-1\n", []string{"admin", "create-user", "bob", "--role=operator", dbFlag}, 0, ""}, // from stdin: nothing printed
-			{"", []string{"admin", "create-user", "bob", "--role", "staff", dbFlag}, 1, ""},                  // exists
-			{"", []string{"admin", "create-user", "carol", "--role", "boss", dbFlag}, 2, ""},                 // no such role
-			{"short\n", []string{"admin", "create-user", "carol", "--role", "staff", dbFlag}, 2, ""},         // too short
+			{"", []string{"admin", "create-user", "bob", "--role", "staff", dbFlag}, 1, ""},                    // exists
+			{"", []string{"admin", "create-user", "carol", "--role", "boss", dbFlag}, 2, ""},                   // no such role
+			{"short\n", []string{"admin", "create-user", "carol", "--role", "staff", dbFlag}, 2, ""},           // too short
 			{"another-password-2\n", []string{"admin", "set-password", "bob", dbFlag}, 0, ""},
 			{"", []string{"admin", "set-password", "nobody", dbFlag}, 3, ""},
 			{"", []string{"admin", "disable", "alice", dbFlag}, 0, ""},
