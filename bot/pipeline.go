@@ -352,6 +352,18 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 			}
 			plan.Owner = &OwnerChange{Owner: OwnerBot}
 			plan.Finish = &Ending{Outcome: outcome, Reason: EndHandBack}
+			// The bot resumes where the user was, no longer waiting, and
+			// says so with the pack's text (by push: no reply token).
+			st := dialog.HandBack(tc.State)
+			plan.State = &st
+			if pack := p.engine.Pack(); pack != nil && pack.Text(knowledge.TextHandBack) != "" {
+				msgs, err := linemsg.Render([]dialog.Reply{{Text: pack.Text(knowledge.TextHandBack)}})
+				if err != nil {
+					return plan, err
+				}
+				t.trace.Reason = "handback"
+				plan.Reply = &Reply{Messages: msgs, Author: AuthorBot, Trace: t.trace}
+			}
 		}
 		return plan, nil
 	case ev.Type == "unsend":

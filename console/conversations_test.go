@@ -109,6 +109,14 @@ func TestTakeOverReplyHandBack(t *testing.T) {
 			c := g.conversation(conv.ID)
 			return c.Owner == "bot" && c.Status == "closed" && c.Outcome == "resolved"
 		})
+		eventually(t, "the user is told, by push, that the bot takes over again", func() bool {
+			for _, p := range g.sent.pushes(user) {
+				if strings.Contains(p, "担当者からのご案内は以上です") {
+					return true
+				}
+			}
+			return false
+		})
 		before = g.sent.count(user)
 		userSays(t, g.w, user, "コードが届かない")
 		eventually(t, "the bot answers again", func() bool { return g.sent.count(user) > before })

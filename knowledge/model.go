@@ -172,6 +172,8 @@ const (
 	TextConfirmNo = "confirm_no"
 	// TextThanks answers plain thanks in the middle of a step.
 	TextThanks = "thanks"
+	// TextHandBack is pushed when staff hand a conversation back to the bot.
+	TextHandBack = "handback"
 )
 
 // RequiredTexts lists the Texts keys a pack must define.
