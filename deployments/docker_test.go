@@ -241,10 +241,11 @@ func splitHostPort(addr string) (string, int, error) {
 
 func goTool(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return p
 }
 
 // TestStaticBinary builds ./cmd/todoku with the Dockerfile's own go build

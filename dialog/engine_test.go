@@ -92,7 +92,6 @@ func say(s string) Input    { return Input{Kind: InputText, Text: s} }
 func tap(data string) Input { return Input{Kind: InputPostback, Data: data} }
 func follow() Input         { return Input{Kind: InputFollow} }
 func sticker() Input        { return Input{Kind: InputNonText, Type: "sticker"} }
-func group() Input          { return Input{Kind: InputGroup, Text: "こんにちは"} }
 
 // step is one user turn and what must hold after it. Zero-valued fields
 // other than node and reason are not checked unless noted.

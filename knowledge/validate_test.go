@@ -61,14 +61,6 @@ func addIntent(yaml string) []string {
 	return []string{"\nnodes:\n", "\n" + yaml + "\nnodes:\n"}
 }
 
-func pairs(ps ...[]string) []string {
-	var out []string
-	for _, p := range ps {
-		out = append(out, p...)
-	}
-	return out
-}
-
 func TestValidPackHasNoProblems(t *testing.T) {
 	p, err := Load([]byte(readValid(t)), "valid.yaml")
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 func TestTokenizerShared(t *testing.T) {
-	if Tokenizer() != Tokenizer() {
+	if a, b := Tokenizer(), Tokenizer(); a != b {
 		t.Fatal("Tokenizer() built two tokenizers")
 	}
 }
