@@ -181,6 +181,15 @@ func (f *Flags) value(s setting, given map[string]bool, env func(string) string)
 	return f.defs[s.env], nil
 }
 
+// ConfigFrom is the configuration from these variables alone, every other
+// setting at its default (for programs that build the service themselves,
+// such as the benchmarks).
+func ConfigFrom(env map[string]string) (*Config, error) {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return BindFlags(fs).Config(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
 // readSecret reads a secret from a file, without the line end that editors
 // and `echo` leave. Errors name the file, not its content.
 func readSecret(from, path string) (string, error) {

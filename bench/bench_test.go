@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,71 +16,66 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todoku/todoku/app"
 	"github.com/todoku/todoku/bench/loadgen"
-	"github.com/todoku/todoku/bot"
-	"github.com/todoku/todoku/bot/lineapi"
 	"github.com/todoku/todoku/bot/linefake"
 	"github.com/todoku/todoku/bot/webhook"
-	"github.com/todoku/todoku/dialog"
-	"github.com/todoku/todoku/knowledge"
-	"github.com/todoku/todoku/knowledge/understand"
-	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
 )
 
-// todokuInProcess runs todoku's webhook, workers and Messaging API client
-// in this process on a fresh SQLite database, sending to the rig's fake.
+// todokuInProcess runs todoku (app.New, a.Serve: what `todoku serve`
+// runs) in this process on a fresh SQLite database, sending to the rig's
+// fake.
 func todokuInProcess(t *testing.T, r *rig) string {
 	t.Helper()
-	return todokuOn(t, r, storagetest.SQLite(t))
+	return todokuOn(t, r, storagetest.SQLiteURL(t))
 }
 
-// todokuOn is todokuInProcess on db.
-func todokuOn(t *testing.T, r *rig, db *storage.DB) string {
+// todokuOn is todokuInProcess on the database at dbURL.
+func todokuOn(t *testing.T, r *rig, dbURL string) string {
 	t.Helper()
-	pack, err := knowledge.EmbeddedPack("microsoft-ja")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := dialog.New(pack, understand.New(pack), dialog.Options{IdleAfter: 30 * time.Minute, Threshold: understand.DefaultThreshold})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	client, err := lineapi.New(lineapi.Config{AccessToken: linefake.DefaultToken, BaseURL: r.FakeURL, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc := bot.NewProcessor(eng, db, client)
-	proc.Logger = log
-	workers := bot.NewWorkers(proc, 8)
-	if err := workers.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(webhook.New(webhook.Config{ChannelSecret: Secret, Inbox: db, Notify: workers.Notify, Logger: log}))
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		workers.Shutdown(ctx)
+	cfg, err := app.ConfigFrom(map[string]string{
+		"DATABASE_URL": dbURL, "LINE_CHANNEL_SECRET": Secret, "LINE_CHANNEL_ACCESS_TOKEN": linefake.DefaultToken,
+		"LINE_API_BASE_URL": r.FakeURL, "RETENTION_DAYS": "0",
 	})
-	return srv.URL + webhook.Path
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		a.Close()
+	})
+	return "http://" + ln.Addr().String() + webhook.Path
 }
 
 // TestShortLoadTodoku sends a short load with redelivered duplicates to
 // todoku in process, on SQLite and (with TODOKU_TEST_POSTGRES) on Postgres,
 // and checks the tally: everything acknowledged is answered exactly once.
 func TestShortLoadTodoku(t *testing.T) {
-	storagetest.Each(t, testShortLoad)
+	storagetest.EachURL(t, testShortLoad)
 }
 
-func testShortLoad(t *testing.T, db *storage.DB) {
+func testShortLoad(t *testing.T, dbURL string) {
 	r, err := newRig("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	url := todokuOn(t, r, db)
+	url := todokuOn(t, r, dbURL)
 	st, err := loadgen.Run(context.Background(), loadgen.Config{
 		URL: url, Secret: Secret, Tracker: r.Tracker,
 		Rate: 300, Events: 300, Duration: 10 * time.Second, Users: 50,

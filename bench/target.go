@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/todoku/todoku/app"
 	"github.com/todoku/todoku/bot/linefake"
 )
 
@@ -119,15 +121,17 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// cleanEnv is the environment without anything that would steer a target.
+// cleanEnv is the environment without anything that would steer a target:
+// todoku's settings, the echo bot's, proxies and certificates.
 func cleanEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		switch strings.ToUpper(k) {
-		case "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "PORT", "ADDR",
-			"DATABASE_URL", "LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "LINE_CHANNEL_TOKEN", "LINE_API_BASE_URL",
-			"LOG_LEVEL", "LOG_FORMAT", "WORKERS":
+		switch k = strings.ToUpper(k); k {
+		case "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "PORT", "LINE_CHANNEL_TOKEN":
+			continue
+		}
+		if slices.Contains(app.Variables(), k) {
 			continue
 		}
 		out = append(out, kv)
