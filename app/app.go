@@ -48,6 +48,10 @@ type Options struct {
 	Sender bot.Sender
 	// Clock drives the retention schedule (tests advance a fake one).
 	Clock clockwork.Clock
+	// Engine defaults to one over the pack PACK names, with IDLE_TIMEOUT.
+	// Building it trains the understanding on the pack's examples, so tests
+	// that build many apps share one.
+	Engine *dialog.Engine
 }
 
 // New builds the service: it opens and migrates the database, loads the
@@ -62,10 +66,12 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newEngine(cfg)
-	if err != nil {
-		db.Close()
-		return nil, err
+	eng := opt.Engine
+	if eng == nil {
+		if eng, err = newEngine(cfg); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	sender := opt.Sender
 	if sender == nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/todoku/todoku/bot/linefake"
+	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
 )
@@ -32,11 +33,26 @@ const (
 	userNew = "U0000000000000000000000000000e1e1"
 )
 
-// newTestApp is New on cfg, closed when the test ends.
+var (
+	engineOnce sync.Once
+	engine     *dialog.Engine
+	engineErr  error
+)
+
+// newTestApp is New on cfg, closed when the test ends. The apps of a test
+// binary share one engine on the default pack (building one trains the
+// understanding).
 func newTestApp(t *testing.T, cfg *Config, opt Options) *App {
 	t.Helper()
 	if opt.Logger == nil {
 		opt.Logger = retLog
+	}
+	if opt.Engine == nil {
+		engineOnce.Do(func() { engine, engineErr = newEngine(cfg) })
+		if engineErr != nil {
+			t.Fatal(engineErr)
+		}
+		opt.Engine = engine
 	}
 	a, err := New(context.Background(), cfg, opt)
 	if err != nil {
