@@ -123,6 +123,9 @@ func (j *retentionJob) RunOnce(ctx context.Context) (retentionOutcome, storage.P
 		j.log.Error("retention: purge failed; trying again at the next run", slog.Any("error", err))
 		return retentionFailed, storage.PurgeReport{}
 	}
+	if err := j.db.Reclaim(ctx); err != nil {
+		j.log.Warn("retention: the rows are deleted, but reclaiming their space failed", slog.Any("error", err))
+	}
 	j.log.Info("retention: purged", slog.Int("days", j.days), slog.Time("before", before),
 		slog.Int64("conversations", r.Conversations), slog.Int64("messages", r.Messages),
 		slog.Int64("inbox_events", r.InboxEvents), slog.Int64("outbox", r.OutboxRows),

@@ -124,7 +124,8 @@ func parseURL(u string) (dialect, dsn string, err error) {
 }
 
 // sqliteDSN creates the file's directory and returns the driver DSN with
-// the pragmas: WAL, a busy timeout, foreign keys, full sync.
+// the pragmas: WAL, a busy timeout, foreign keys, full sync, and
+// secure_delete, which overwrites deleted content with zeros (see Reclaim).
 //
 // synchronous stays FULL although WAL would be crash-safe with NORMAL for a
 // killed process: NORMAL does not fsync the WAL at commit, so a power loss
@@ -149,6 +150,7 @@ func sqliteDSN(path string) (string, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "secure_delete(1)")
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode(), nil
 }

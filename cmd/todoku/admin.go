@@ -217,8 +217,18 @@ func runPurge(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	printReport(stdout, r)
 	if !*dryRun {
 		fmt.Fprintf(stdout, "audit record written (actor %s)\n", *f.actor)
+		reclaim(ctx, db, cfg, "purge", stderr)
 	}
 	return exitOK
+}
+
+// reclaim makes the deleted rows unreadable in the database files
+// (storage.DB.Reclaim). The deletion itself has succeeded either way, so a
+// failure is a note, not an error.
+func reclaim(ctx context.Context, db *storage.DB, cfg *app.Config, cmd string, stderr io.Writer) {
+	if err := db.Reclaim(ctx); err != nil {
+		printErr(stderr, cfg, cmd, fmt.Errorf("note: the rows are deleted, but %w", err))
+	}
 }
 
 // printReport writes the counts by table.
@@ -288,6 +298,7 @@ func runUser(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		return exitNotFound
 	}
 	fmt.Fprintf(stdout, "deleted everything stored about %s; audit record written (actor %s)\n", id, *f.actor)
+	reclaim(ctx, db, cfg, "user delete", stderr)
 	return exitOK
 }
 

@@ -163,8 +163,13 @@ func TestUserDeleteCommand(t *testing.T) {
 
 		// The flag may follow the id.
 		code, out, errs := admRun(t, "user", "delete", admOld, "--actor", "staff:bob", "--database-url", url)
-		if code != exitOK || !strings.Contains(out, "deleted everything stored about "+admOld) {
+		if code != exitOK || !strings.Contains(out, "deleted everything stored about "+admOld) || errs != "" {
 			t.Fatalf("user delete: exit %d\n%s%s", code, out, errs)
+		}
+		// Forgotten in the files too, not only in the tables (SQLite; on
+		// PostgreSQL the command vacuums: storage's TestReclaimAfterDeleteUser).
+		if db.Dialect() == storage.SQLite && storagetest.SQLiteFilesHold(t, url, "secret-content-"+admOld) {
+			t.Fatal("the deleted user's message text is still in the database files")
 		}
 		for _, table := range []string{"users", "conversations", "sessions", "outbox"} {
 			if n := storagetest.Count(t, db, table, ""); n != 1 {

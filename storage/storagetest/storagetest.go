@@ -4,6 +4,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -220,4 +221,21 @@ func Dump(t testing.TB, db *storage.DB) string {
 		}
 	}
 	return b.String()
+}
+
+// SQLiteFilesHold reports whether the SQLite database file at path, or its
+// write-ahead log, holds s anywhere in its bytes: in a live row, a deleted
+// one or a free page.
+func SQLiteFilesHold(t testing.TB, path, s string) bool {
+	t.Helper()
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
