@@ -48,10 +48,10 @@ type Options struct {
 	Sender bot.Sender
 	// Clock drives the retention schedule (tests advance a fake one).
 	Clock clockwork.Clock
-	// Engine defaults to one over the pack PACK names, with IDLE_TIMEOUT.
+	// Engine defaults to the packs of PACK's language, with IDLE_TIMEOUT.
 	// Building it trains the understanding on the pack's examples, so tests
 	// that build many apps share one.
-	Engine *dialog.Engine
+	Engine *route.Router
 }
 
 // New builds the service: it opens and migrates the database, loads the

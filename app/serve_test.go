@@ -20,7 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/todoku/todoku/bot/linefake"
-	"github.com/todoku/todoku/dialog"
+	"github.com/todoku/todoku/dialog/route"
 	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
 )
@@ -35,7 +35,7 @@ const (
 
 var (
 	engineOnce sync.Once
-	engine     *dialog.Engine
+	engine     *route.Router
 	engineErr  error
 )
 

@@ -34,6 +34,7 @@ type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
 	dialect string
+	file    string // SQLite: the database file's absolute path (keys its job locks)
 	locks   keyedMutex
 	// Now is the clock used for timestamps the caller does not pass in.
 	Now func() time.Time
@@ -49,7 +50,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	file := ""
 	if dialect == SQLite {
+		if file, err = filepath.Abs(strings.SplitN(dsn, "?", 2)[0]); err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
 		if dsn, err = sqliteDSN(dsn); err != nil {
 			return nil, err
 		}
@@ -90,7 +95,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqlDB.SetMaxIdleConns(64)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, Now: func() time.Time { return time.Now().UTC() }}
+	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, file: file, Now: func() time.Time { return time.Now().UTC() }}
 	if err := db.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err

@@ -19,19 +19,19 @@ const (
 	AuditPurge      = "purge"
 )
 
-// jobLocks are the process-wide job locks on SQLite, where one process owns
-// the database file.
-var jobLocks sync.Map // name -> *sync.Mutex
+// jobLocks are the job locks on SQLite, where one process owns the database
+// file: one per file and job (tests run on several files at once).
+var jobLocks sync.Map // file + "\x00" + name -> *sync.Mutex
 
 // TryLockJob takes the lock of a cluster-wide job without waiting: ok is
 // false when another process (replica) or goroutine holds it. On Postgres it
 // is a session advisory lock on a connection kept for the job, keyed by the
 // current schema and name, so replicas sharing a schema exclude each other
 // and a replica that dies releases it with its connection. On SQLite it is a
-// process-wide mutex. Call unlock when the job is done.
+// mutex of this process per database file. Call unlock when the job is done.
 func (db *DB) TryLockJob(ctx context.Context, name string) (unlock func(), ok bool, err error) {
 	if db.dialect != Postgres {
-		m, _ := jobLocks.LoadOrStore(name, &sync.Mutex{})
+		m, _ := jobLocks.LoadOrStore(db.file+"\x00"+name, &sync.Mutex{})
 		mu := m.(*sync.Mutex)
 		if !mu.TryLock() {
 			return nil, false, nil
