@@ -41,38 +41,38 @@ func (a Accounts) Create(ctx context.Context, name, role, password, actor string
 	if !ValidRole(role) {
 		return "", fmt.Errorf("unknown role %q (staff, operator or admin)", role)
 	}
-	mustChange := false
-	if password == "" {
-		password, mustChange = GeneratePassword(), true
-		generated = password
-	} else if err := CheckNewPassword(password); err != nil {
-		return "", err
-	}
-	hash, err := HashPassword(password)
+	hash, generated, err := hashOrGenerate(password)
 	if err != nil {
 		return "", err
 	}
-	acc := &storage.StaffAccount{Name: name, Role: role, PasswordHash: hash, MustChangePassword: mustChange}
+	acc := &storage.StaffAccount{Name: name, Role: role, PasswordHash: hash, MustChangePassword: generated != ""}
 	if err := a.DB.CreateStaffAccount(ctx, acc, actor); err != nil {
 		return "", err
 	}
 	return generated, nil
 }
 
+// hashOrGenerate hashes a password someone chose (after checking it), or,
+// for "", a generated one-time password that it also returns.
+func hashOrGenerate(password string) (hash, generated string, err error) {
+	if password == "" {
+		generated = GeneratePassword()
+		password = generated
+	} else if err := CheckNewPassword(password); err != nil {
+		return "", "", err
+	}
+	hash, err = HashPassword(password)
+	return hash, generated, err
+}
+
 // SetPassword sets an account's password (generated when "", then to be
 // changed at the next sign-in) and signs it out everywhere but keepSession.
 func (a Accounts) SetPassword(ctx context.Context, name, password, actor, keepSession string) (generated string, err error) {
-	mustChange := false
-	if password == "" {
-		password, mustChange = GeneratePassword(), true
-		generated = password
-	} else if err := CheckNewPassword(password); err != nil {
-		return "", err
-	}
-	hash, err := HashPassword(password)
+	hash, generated, err := hashOrGenerate(password)
 	if err != nil {
 		return "", err
 	}
+	mustChange := generated != ""
 	upd := storage.StaffAccountUpdate{PasswordHash: &hash, MustChangePassword: &mustChange}
 	if err := a.DB.UpdateStaffAccount(ctx, name, upd, actor, "account.password", keepSession); err != nil {
 		return "", err
@@ -128,15 +128,11 @@ func (a Accounts) EnsureAdmin(ctx context.Context, name, password string) (creat
 	if err := CheckName(name); err != nil {
 		return false, "", fmt.Errorf("TODOKU_ADMIN_USER: %w", err)
 	}
-	mustChange := false
-	if password == "" {
-		password, mustChange = GeneratePassword(), true
-		generated = password
-	}
-	hash, err := HashPassword(password)
+	hash, generated, err := hashOrGenerate(password)
 	if err != nil {
-		return false, "", err
+		return false, "", fmt.Errorf("TODOKU_ADMIN_PASSWORD: %w", err)
 	}
+	mustChange := generated != ""
 	created, err = a.DB.EnsureAdmin(ctx, &storage.StaffAccount{Name: name, Role: RoleAdmin, PasswordHash: hash, MustChangePassword: mustChange})
 	if err != nil || !created {
 		return false, "", err
