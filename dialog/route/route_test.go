@@ -14,7 +14,9 @@ import (
 // table reads free text from a fixed table, whatever the pack.
 type table map[string][]knowledge.Match
 
-func (t table) Read(q knowledge.Query) knowledge.Reading { return knowledge.Reading{Matches: t[q.Text]} }
+func (t table) Read(q knowledge.Query) knowledge.Reading {
+	return knowledge.Reading{Matches: t[q.Text]}
+}
 
 func (t table) Understand(text string, _ []string) []knowledge.Match { return t[text] }
 
@@ -23,14 +25,14 @@ func mt(intent string, score float64) knowledge.Match {
 }
 
 var readings = table{
-	"コードが届かない":               {mt("ask_method", 0.9)},
-	"GoogleのSMSが来ない":         {mt("sms_check", 0.9)},
-	"SMSが来ない":                {mt("sms_check", 0.9)},
-	"Gmailにコードが届かない":         {mt("ask_method", 0.9)},
-	"Gmailの確認コードが届かない":       {mt("ask_method", 0.9)},
-	"マイクロソフトのコードが届かない":       {mt("ask_method", 0.9)},
+	"コードが届かない":                 {mt("ask_method", 0.9)},
+	"GoogleのSMSが来ない":           {mt("sms_check", 0.9)},
+	"SMSが来ない":                  {mt("sms_check", 0.9)},
+	"Gmailにコードが届かない":           {mt("ask_method", 0.9)},
+	"Gmailの確認コードが届かない":         {mt("ask_method", 0.9)},
+	"マイクロソフトのコードが届かない":         {mt("ask_method", 0.9)},
 	"GoogleとMicrosoftのコードが来ない": {mt("ask_method", 0.9)},
-	"30日待つの":                 {mt("waiting_period", 0.9)},
+	"30日待つの":                   {mt("waiting_period", 0.9)},
 }
 
 func newRouter(t *testing.T) *Router {
