@@ -49,6 +49,12 @@ func (t *turn) message(m knowledge.Message) Reply {
 			Actions: choiceQuickReplies(m.Buttons.Actions),
 		}
 	}
+	if c := m.Card; c != nil {
+		r.Card = &Card{Title: t.render(c.Title), Actions: choiceQuickReplies(c.Actions)}
+		for _, row := range c.Rows {
+			r.Card.Rows = append(r.Card.Rows, CardRow{Mark: row.Mark, Text: t.render(row.Text)})
+		}
+	}
 	return r
 }
 

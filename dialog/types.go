@@ -63,6 +63,7 @@ type Reply struct {
 	Text         string       `json:"text"`
 	QuickReplies []QuickReply `json:"quick_replies,omitempty"` // only on the last reply of a turn
 	Buttons      *Buttons     `json:"buttons,omitempty"`       // send as a buttons template instead of plain text
+	Card         *Card        `json:"card,omitempty"`          // send as a card (Flex message); Text is its alternative text
 }
 
 // QuickReply is a button under the last bubble. Exactly one of Data (a
@@ -80,6 +81,20 @@ type Buttons struct {
 	Title   string       `json:"title,omitempty"`
 	AltText string       `json:"alt_text"`
 	Actions []QuickReply `json:"actions"`
+}
+
+// Card is a bubble drawn as a card: a title, rows of a mark and a text (steps,
+// a timeline), and up to 4 buttons.
+type Card struct {
+	Title   string       `json:"title"`
+	Rows    []CardRow    `json:"rows"`
+	Actions []QuickReply `json:"actions,omitempty"`
+}
+
+// CardRow is one line of a card.
+type CardRow struct {
+	Mark string `json:"mark,omitempty"`
+	Text string `json:"text"`
 }
 
 // Trace explains a turn for the log and for analytics.

@@ -255,6 +255,9 @@ type Message struct {
 	// Buttons, when set, sends this bubble as a buttons template instead of
 	// plain text (Text becomes its body, at most 160 characters; 60 with a title).
 	Buttons *Buttons `yaml:"buttons,omitempty"`
+	// Card, when set, sends this bubble as a card (Flex message); Text is
+	// its alternative text.
+	Card *Card `yaml:"card,omitempty"`
 }
 
 // Buttons is an optional template message: a title and up to 4 actions.

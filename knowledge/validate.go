@@ -583,10 +583,7 @@ func (v *validator) placeholders() {
 
 func hasButtonWayOn(n *Node) bool {
 	for _, m := range n.Messages {
-		if m.Buttons == nil {
-			continue
-		}
-		for _, a := range m.Buttons.Actions {
+		for _, a := range m.Actions() {
 			if a.Next != "" || a.Command != "" {
 				return true
 			}
@@ -616,6 +613,7 @@ func (v *validator) message(path, name string, m Message) {
 	if n := utf16Len(m.Text); n > MaxText {
 		v.addf(path+".text", "%s is %d UTF-16 units long; LINE allows %d", name, n, MaxText)
 	}
+	v.card(path, name, m)
 	b := m.Buttons
 	if b == nil {
 		return
@@ -737,10 +735,8 @@ func reachable(p *Pack, index map[string]int) []bool {
 			visit(c.Next)
 		}
 		for _, m := range n.Messages {
-			if m.Buttons != nil {
-				for _, a := range m.Buttons.Actions {
-					visit(a.Next)
-				}
+			for _, a := range m.Actions() {
+				visit(a.Next)
 			}
 		}
 		for _, e := range n.Expects {

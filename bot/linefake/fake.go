@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -416,10 +417,20 @@ func checkMessages(raw []json.RawMessage) string {
 	}
 	for _, m := range raw {
 		var t struct {
-			Type string `json:"type"`
+			Type     string          `json:"type"`
+			AltText  string          `json:"altText"`
+			Contents json.RawMessage `json:"contents"`
 		}
 		if json.Unmarshal(m, &t) != nil || t.Type == "" {
 			return "The request body has 1 error(s): a message has no type"
+		}
+		if t.Type == "flex" {
+			if n := utf8.RuneCountInString(t.AltText); n == 0 || n > 1500 {
+				return "The request body has 1 error(s): altText must be 1 to 1500 characters"
+			}
+			if len(t.Contents) > 30*1024 {
+				return "The request body has 1 error(s): a flex bubble must be at most 30 KB"
+			}
 		}
 	}
 	return ""

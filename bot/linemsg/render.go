@@ -31,6 +31,10 @@ func Messages(replies []dialog.Reply) ([]messaging_api.MessageInterface, error) 
 	out := make([]messaging_api.MessageInterface, 0, len(replies))
 	for _, r := range replies {
 		qr := quickReply(r.QuickReplies)
+		if r.Card != nil {
+			out = append(out, card(r.Card, r.Text, qr))
+			continue
+		}
 		if r.Buttons != nil {
 			actions := make([]messaging_api.ActionInterface, 0, len(r.Buttons.Actions))
 			for _, a := range r.Buttons.Actions {
@@ -129,6 +133,16 @@ func cacheKey(r dialog.Reply) string {
 		field(r.Buttons.Title)
 		field(r.Buttons.AltText)
 		actions("buttons", r.Buttons.Actions)
+	}
+	if r.Card != nil {
+		field("card")
+		field(r.Card.Title)
+		field(strconv.Itoa(len(r.Card.Rows)))
+		for _, row := range r.Card.Rows {
+			field(row.Mark)
+			field(row.Text)
+		}
+		actions("card", r.Card.Actions)
 	}
 	return b.String()
 }

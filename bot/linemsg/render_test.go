@@ -8,6 +8,7 @@ import (
 
 	"github.com/todoku/todoku/bot/linemsg"
 	"github.com/todoku/todoku/dialog"
+	"github.com/todoku/todoku/knowledge"
 )
 
 func TestExternal(t *testing.T) {
@@ -107,5 +108,52 @@ func TestRenderCached(t *testing.T) {
 			t.Fatalf("two different replies rendered the same: %s", first[0])
 		}
 		seen[string(first[0])] = true
+	}
+}
+
+func TestRenderCard(t *testing.T) {
+	c := &dialog.Card{Title: "回復フォームの流れ", Rows: []dialog.CardRow{{Mark: "1", Text: "連絡先を入力 https://account.live.com/acsr"}, {Text: "印なし"}},
+		Actions: []dialog.QuickReply{{Label: "フォームを開く", URI: "https://account.live.com/acsr"}, {Label: "人と話したい", Data: "cmd=handoff", DisplayText: "人と話したい"}}}
+	got, err := linemsg.Render([]dialog.Reply{{Text: "代わりの文", Card: c, QuickReplies: []dialog.QuickReply{{Label: "最初から", Data: "cmd=restart"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(got[0])
+	for _, w := range []string{`"type":"flex"`, `"altText":"代わりの文"`, `"type":"bubble"`, `"text":"回復フォームの流れ"`, `"text":"1"`,
+		`acsr?openExternalBrowser=1`, `"style":"primary"`, `"data":"cmd=handoff"`, `"quickReply"`} {
+		if !strings.Contains(js, w) {
+			t.Errorf("card JSON lacks %s:\n%s", w, js)
+		}
+	}
+	if _, err := linemsg.Decode(got); err != nil {
+		t.Errorf("decode: %v", err)
+	}
+}
+
+// TestLargestCardWithinLimits renders the largest card kb validate allows,
+// with the characters that take the most bytes in JSON: the bubble stays
+// under LINE's 30 KB.
+func TestLargestCardWithinLimits(t *testing.T) {
+	family := "👨‍👩‍👧‍👦" // one grapheme, 25 bytes
+	c := &dialog.Card{Title: strings.Repeat("<", knowledge.MaxCardTitle)}
+	for range knowledge.MaxCardRows {
+		c.Rows = append(c.Rows, dialog.CardRow{Mark: strings.Repeat(family, knowledge.MaxCardMark), Text: strings.Repeat("<", knowledge.MaxCardRowText)})
+	}
+	for range knowledge.MaxCardActions {
+		label := strings.Repeat(family, knowledge.MaxLabel)
+		c.Actions = append(c.Actions, dialog.QuickReply{Label: label, URI: "https://example.com/" + strings.Repeat("a", knowledge.MaxURI-20)})
+	}
+	got, err := linemsg.Render([]dialog.Reply{{Text: "x", Card: c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Contents json.RawMessage `json:"contents"`
+	}
+	_ = json.Unmarshal(got[0], &m)
+	if n := len(m.Contents); n > knowledge.MaxFlexBubbleBytes {
+		t.Fatalf("the largest card is %d bytes; LINE allows %d", n, knowledge.MaxFlexBubbleBytes)
+	} else {
+		t.Logf("the largest card is %d bytes of %d", n, knowledge.MaxFlexBubbleBytes)
 	}
 }

@@ -146,8 +146,16 @@ func printTurn(w io.Writer, turn bot.Turn) []quickReply {
 	var buttons []quickReply
 	for _, raw := range turn.Messages {
 		var m struct {
-			Text     string `json:"text"`
-			AltText  string `json:"altText"`
+			Type     string   `json:"type"`
+			Text     string   `json:"text"`
+			AltText  string   `json:"altText"`
+			Contents struct { // a card (Flex bubble): its buttons are in the footer
+				Footer struct {
+					Contents []struct {
+						Action lineAction `json:"action"`
+					} `json:"contents"`
+				} `json:"footer"`
+			} `json:"contents"`
 			Template struct {
 				Title   string       `json:"title"`
 				Text    string       `json:"text"`
@@ -165,6 +173,12 @@ func printTurn(w io.Writer, turn bot.Turn) []quickReply {
 		switch {
 		case m.Text != "":
 			fmt.Fprintf(w, "bot: %s\n", m.Text)
+		case m.Type == "flex":
+			// The card's alternative text says what the card shows.
+			fmt.Fprintf(w, "bot: %s\n", m.AltText)
+			for _, b := range m.Contents.Footer.Contents {
+				buttons = append(buttons, b.Action.quickReply())
+			}
 		case m.Template.Text != "":
 			if m.Template.Title != "" {
 				fmt.Fprintf(w, "bot: 【%s】\n", m.Template.Title)
@@ -178,10 +192,19 @@ func printTurn(w io.Writer, turn bot.Turn) []quickReply {
 			buttons = append(buttons, it.Action.quickReply())
 		}
 	}
-	for i, b := range buttons {
+	// A card's buttons usually come again as quick replies: list each once.
+	seen := map[quickReply]bool{}
+	unique := buttons[:0]
+	for _, b := range buttons {
+		if !seen[b] {
+			seen[b] = true
+			unique = append(unique, b)
+		}
+	}
+	for i, b := range unique {
 		fmt.Fprintf(w, "  %d) %s\n", i+1, b.label)
 	}
-	return buttons
+	return unique
 }
 
 type lineAction struct {

@@ -68,7 +68,7 @@ func TestChatJSON(t *testing.T) {
 				var obj struct {
 					Type string `json:"type"`
 				}
-				if json.Unmarshal(m, &obj) != nil || (obj.Type != "text" && obj.Type != "template") {
+				if json.Unmarshal(m, &obj) != nil || (obj.Type != "text" && obj.Type != "template" && obj.Type != "flex") {
 					t.Errorf("line %d: not a LINE message object: %s", i+1, m)
 				}
 			}
