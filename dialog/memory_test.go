@@ -259,3 +259,79 @@ func TestReaderQuery(t *testing.T) {
 		t.Fatalf("query = %+v, want %+v", u.last, want)
 	}
 }
+
+// withFacts wraps an understander and adds facts to the reading of given
+// texts: the real pack's memory is tested before (and whatever) the
+// understander extracts.
+type withFacts struct {
+	u     Understander
+	facts map[string][]knowledge.Fact
+}
+
+func (w withFacts) Read(q knowledge.Query) knowledge.Reading {
+	r := w.u.Read(q)
+	r.Facts = append(r.Facts, w.facts[q.Text]...)
+	return r
+}
+
+// TestRealPackMemory: on the product's pack, facts stated in a message are
+// not asked again, whatever topic the message lands on.
+func TestRealPackMemory(t *testing.T) {
+	real := loadRealEngine(t)
+	u := withFacts{u: real.u, facts: map[string][]knowledge.Fact{
+		"SMSで送ったって出るのに全然こない。番号はあってる": {fact("method", "sms", 0.9), fact("contact", "ok", 0.9)},
+		"大学のときのアドレスに行っちゃってるみたい、卒業してもう使えないやつ": {fact("method", "email", 0.9), fact("contact", "lost", 0.9)},
+		"登録してるメールも電話ももう使えない。ログインもできない":      {fact("contact", "lost", 0.9), fact("signed_in", "no", 0.9)},
+		"2段階認証はオンです":                        {fact("two_step", "on", 0.9)},
+	}}
+	e, err := New(real.pack, u, real.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lines []string
+		node  string // where the last line lands
+		asked []string
+	}{
+		{[]string{"SMSで送ったって出るのに全然こない。番号はあってる"}, "sms_phone_settings", nil},
+		{[]string{"コードが届かない", "大学のときのアドレスに行っちゃってるみたい、卒業してもう使えないやつ"}, "replace_method", nil},
+		{[]string{"登録してるメールも電話ももう使えない。ログインもできない"}, "replace_locked_out", nil},
+		{[]string{"2段階認証はオンです", "登録してるメールも電話ももう使えない。ログインもできない", "持っていません"}, "recovery_2sv", nil},
+	}
+	for _, tt := range tests {
+		st := State{}
+		var res Result
+		for i, l := range tt.lines {
+			res = e.Step(st, Input{Kind: InputText, Text: l, Time: t0.Add(time.Duration(i) * time.Minute)})
+			st = res.State
+		}
+		if st.Node != tt.node {
+			t.Errorf("%q → %s (%s, skipped %v), want %s", tt.lines, st.Node, res.Trace.Reason, res.Trace.Skipped, tt.node)
+		}
+	}
+}
+
+// TestRoutes: a route follows a fact that makes a step moot, after the
+// step's own facts are set (a number lost for SMS says nothing of email).
+func TestRoutes(t *testing.T) {
+	real := loadRealEngine(t)
+	e, err := New(real.pack, withFacts{u: real.u, facts: map[string][]knowledge.Fact{
+		"番号はもう解約しました": {fact("method", "sms", 0.9), fact("contact", "lost", 0.9)},
+	}}, real.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := e.Step(State{}, Input{Kind: InputText, Text: "番号はもう解約しました", Time: t0}).State
+	if st.Slots["contact"] != "lost" {
+		t.Fatalf("slots %v", st.Slots)
+	}
+	res := e.Step(st, Input{Kind: InputPostback, Data: "go=email_check", Time: t0.Add(time.Minute)})
+	if res.State.Node != "email_check" || res.State.Slots["contact"] != "" || res.State.Slots["method"] != "email" {
+		t.Fatalf("email after a lost number: node %s, slots %v", res.State.Node, res.State.Slots)
+	}
+	st.Node, st.Slots = "ask_method", map[string]string{"method": "email", "contact": "lost"}
+	res = e.Step(st, Input{Kind: InputPostback, Data: "go=email_check", Time: t0.Add(time.Minute)})
+	if res.State.Node != "replace_method" || len(res.Trace.Skipped) != 1 {
+		t.Fatalf("email check for a lost address: node %s, skipped %v", res.State.Node, res.Trace.Skipped)
+	}
+}

@@ -164,7 +164,6 @@ func (t *turn) goTo(id, reason string) {
 			t.pushHistory()
 			t.st.Node = s
 		}
-		t.applySets(e.nodes[s])
 	}
 	var system []string
 	if len(skipped) > 0 {
@@ -185,12 +184,19 @@ func (t *turn) pushHistory() {
 	}
 }
 
-// skipKnown follows, from node id, the expects of questions whose answer is
-// already known, and returns where that leads and the nodes skipped.
+// skipKnown follows, from node id, the routes whose fact holds and the
+// expects of questions whose answer is already known, and returns where that
+// leads and the nodes skipped. Each node's facts are set first (email_check
+// sets method=email, which forgets what was said of the SMS number).
 func (t *turn) skipKnown(id string) (string, []string) {
 	var skipped []string
 	for len(skipped) < maxSkips {
-		next, ok := t.knownAnswer(t.e.nodes[id])
+		n := t.e.nodes[id]
+		t.applySets(n)
+		next, ok := t.route(n)
+		if !ok {
+			next, ok = t.knownAnswer(n)
+		}
 		if !ok || next == id || next == t.e.start.ID || slices.Contains(skipped, next) {
 			break
 		}
@@ -198,6 +204,16 @@ func (t *turn) skipKnown(id string) (string, []string) {
 		id = next
 	}
 	return id, skipped
+}
+
+// route returns where the first of node n's routes whose fact holds leads.
+func (t *turn) route(n *knowledge.Node) (string, bool) {
+	for _, r := range n.Routes {
+		if t.st.Slots[r.Fact] == r.Value && t.e.nodes[r.Next] != nil {
+			return r.Next, true
+		}
+	}
+	return "", false
 }
 
 // knownAnswer returns where node n's expect leads for the answer its

@@ -213,6 +213,9 @@ type Node struct {
 	// Next is where a plain "はい/次へ" (the answer intent "yes" when not listed in
 	// Expects) leads from an informational node; optional.
 	Next string `yaml:"next,omitempty"`
+	// Routes are facts that make this step moot, and where the user goes
+	// instead (a junk-folder check for an address the user no longer has).
+	Routes []Route `yaml:"routes,omitempty"`
 	// Confirm marks a weighty node (the recovery form, "you may not be able
 	// to recover"): free text that is not a sure match for it is first
 	// confirmed with this question (「〜のことでしょうか？」) and はい/いいえ.
@@ -234,6 +237,13 @@ type QuestionAnswer struct {
 	Answer   string   `yaml:"answer"`          // a KindAnswer intent id
 	Value    string   `yaml:"value,omitempty"` // the value of Question.Fact this answer means
 	Examples []string `yaml:"examples"`
+}
+
+// Route sends the user on to Next when a fact has a value.
+type Route struct {
+	Fact  string `yaml:"fact"`
+	Value string `yaml:"value"`
+	Next  string `yaml:"next"`
 }
 
 // FactSpec declares one fact and the values it can take. A fact that

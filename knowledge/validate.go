@@ -400,6 +400,18 @@ func (v *validator) nodeRules() {
 		if n.Asks != "" && v.p.Question(n.Asks) == nil {
 			v.addf(path+".asks", "%s: asks: unknown question %q", name, n.Asks)
 		}
+		for j, r := range n.Routes {
+			rp := fmt.Sprintf("%s.routes[%d]", path, j)
+			switch f := v.p.Fact(r.Fact); {
+			case f == nil:
+				v.addf(rp+".fact", "%s: route %d: unknown fact %q", name, j+1, r.Fact)
+			case !contains(f.Values, r.Value):
+				v.addf(rp+".value", "%s: route %d: fact %s cannot be %q (want %s)", name, j+1, r.Fact, r.Value, strings.Join(f.Values, ", "))
+			}
+			if !v.hasNode(r.Next) || r.Next == n.ID {
+				v.addf(rp+".next", "%s: route %d: unknown node %q", name, j+1, r.Next)
+			}
+		}
 		if n.Asks != "" && len(n.Expects) == 0 {
 			v.addf(path+".asks", "%s asks %q but expects no answer", name, n.Asks)
 		}
@@ -741,6 +753,9 @@ func reachable(p *Pack, index map[string]int) []bool {
 		}
 		for _, e := range n.Expects {
 			visit(e.Next)
+		}
+		for _, r := range n.Routes {
+			visit(r.Next)
 		}
 		visit(n.Next)
 	}
