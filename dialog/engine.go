@@ -51,6 +51,7 @@ const (
 	TextLabelHandoff = "label_handoff" // 人と話す
 	TextLabelRestart = "label_restart" // 最初から
 	TextLabelResume  = "label_resume"  // 続きから
+	TextLabelReturn  = "label_return"  // 前の話に戻る (after a side question)
 	TextLabelYes     = "label_yes"     // はい (confirmations)
 	TextLabelNo      = "label_no"      // いいえ
 )
@@ -65,6 +66,7 @@ var defaultLabels = map[string]string{
 	TextLabelHandoff: "人と話す",
 	TextLabelRestart: "最初から",
 	TextLabelResume:  "続きから",
+	TextLabelReturn:  "前の話に戻る",
 	TextLabelYes:     "はい",
 	TextLabelNo:      "いいえ",
 }

@@ -703,13 +703,13 @@ func TestCommandLabels(t *testing.T) {
 		{ID: "c", Choices: []knowledge.Choice{{Label: "人と話したい", Command: "handoff"}}},
 	}}
 	got := commandLabels(p)
-	want := map[string]string{TextLabelHandoff: "人と話したい", TextLabelRestart: "はじめから", TextLabelResume: "続きから", TextLabelYes: "はい", TextLabelNo: "いいえ"}
+	want := map[string]string{TextLabelHandoff: "人と話したい", TextLabelRestart: "はじめから", TextLabelResume: "続きから", TextLabelReturn: "前の話に戻る", TextLabelYes: "はい", TextLabelNo: "いいえ"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("labels = %v, want %v", got, want)
 	}
 	p.Texts = map[string]string{TextLabelResume: "再開する", TextLabelHandoff: "スタッフと話す"}
 	got = commandLabels(p)
-	want = map[string]string{TextLabelHandoff: "スタッフと話す", TextLabelRestart: "はじめから", TextLabelResume: "再開する", TextLabelYes: "はい", TextLabelNo: "いいえ"}
+	want = map[string]string{TextLabelHandoff: "スタッフと話す", TextLabelRestart: "はじめから", TextLabelResume: "再開する", TextLabelReturn: "前の話に戻る", TextLabelYes: "はい", TextLabelNo: "いいえ"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("labels with texts = %v, want %v", got, want)
 	}

@@ -117,6 +117,14 @@ func TestMemory(t *testing.T) {
 			{in: follow(), node: "welcome", reason: ReasonStart},
 			{in: say("こんにちは"), node: "welcome", reason: ReasonSame, texts: []string{"こんばんは。確認コードのお手伝いをします。"}, qrs: []string{"コードが届かない", "回復フォーム", "人と話す"}},
 		}},
+		{name: "a side question can come back", steps: []step{
+			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonChoice},
+			{in: say("回復フォームの書き方を教えてください"), node: "form", reason: ReasonIntent, qrs: []string{"最初から", "前の話に戻る"}},
+			{in: tap("cmd=resume"), node: "sms_settings", reason: ReasonCommand, texts: []string{"電波を確認してください。", "届きましたか？"}},
+			{in: say("回復フォームの書き方を教えてください"), node: "form", reason: ReasonIntent},
+			{in: tap("go=done"), node: "done", reason: ReasonChoice, resolved: true},
+			{in: say("SMSが来ない"), node: "sms_check", reason: ReasonIntent, qrs: []string{"合っている", "違う"}}, // nothing to come back to after a resolved step
+		}},
 		{name: "the same step is not sent twice", steps: []step{
 			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonChoice},
 			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonSame,

@@ -434,6 +434,22 @@ func (t *turn) onDetour() bool {
 	return prev != nil && cur != nil && prev.ID != t.e.start.ID && prev.Topic != cur.Topic
 }
 
+// offerReturn adds a button back to step from, when the user just left it
+// mid-flow for a question of another topic (30日も待つの？ in the SMS
+// checklist): the side question is answered and the user can come back.
+func (t *turn) offerReturn(from *knowledge.Node) {
+	e := t.e
+	if from == nil || from.Terminal != "" || from.ID == e.start.ID || from.ID == e.pack.Fallback || len(t.replies) == 0 {
+		return
+	}
+	to := t.node()
+	if t.trace.Reason != ReasonIntent || to.Terminal == knowledge.TerminalHandoff || !t.onDetour() || t.st.History[len(t.st.History)-1] != from.ID {
+		return
+	}
+	last := &t.replies[len(t.replies)-1]
+	last.QuickReplies = capQuickReplies(appendUnique(last.QuickReplies, e.commandQuickReply(knowledge.CommandResume, TextLabelReturn)))
+}
+
 // command runs one of the Command* constants; false when unknown.
 func (t *turn) command(cmd string) bool {
 	switch cmd {
@@ -677,7 +693,9 @@ func (t *turn) act(a action) {
 			t.confirm(n, a)
 			return
 		}
+		from := t.node()
 		t.goTo(a.next, ReasonIntent)
+		t.offerReturn(from)
 	case actCommand:
 		t.command(a.command)
 	}
