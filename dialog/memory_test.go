@@ -287,10 +287,10 @@ func (w withFacts) Read(q knowledge.Query) knowledge.Reading {
 func TestRealPackMemory(t *testing.T) {
 	real := loadRealEngine(t)
 	u := withFacts{u: real.u, facts: map[string][]knowledge.Fact{
-		"SMSで送ったって出るのに全然こない。番号はあってる": {fact("method", "sms", 0.9), fact("contact", "ok", 0.9)},
+		"SMSで送ったって出るのに全然こない。番号はあってる":         {fact("method", "sms", 0.9), fact("contact", "ok", 0.9)},
 		"大学のときのアドレスに行っちゃってるみたい、卒業してもう使えないやつ": {fact("method", "email", 0.9), fact("contact", "lost", 0.9)},
-		"登録してるメールも電話ももう使えない。ログインもできない":      {fact("contact", "lost", 0.9), fact("signed_in", "no", 0.9)},
-		"2段階認証はオンです":                        {fact("two_step", "on", 0.9)},
+		"登録してるメールも電話ももう使えない。ログインもできない":       {fact("contact", "lost", 0.9), fact("signed_in", "no", 0.9)},
+		"2段階認証はオンです": {fact("two_step", "on", 0.9)},
 	}}
 	e, err := New(real.pack, u, real.opts)
 	if err != nil {
