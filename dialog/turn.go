@@ -443,11 +443,28 @@ func (t *turn) offerReturn(from *knowledge.Node) {
 		return
 	}
 	to := t.node()
-	if t.trace.Reason != ReasonIntent || to.Terminal == knowledge.TerminalHandoff || !t.onDetour() || t.st.History[len(t.st.History)-1] != from.ID {
+	if t.trace.Reason != ReasonIntent || to.Terminal == knowledge.TerminalHandoff || !t.onDetour() || t.st.History[len(t.st.History)-1] != from.ID || leadsTo(from, to.ID) {
 		return
 	}
 	last := &t.replies[len(t.replies)-1]
 	last.QuickReplies = capQuickReplies(appendUnique(last.QuickReplies, e.commandQuickReply(knowledge.CommandResume, TextLabelReturn)))
+}
+
+// leadsTo reports whether one of node n's buttons, expects or next leads
+// to node id: going there carries on n's thread (その番号はもう解約しました on
+// the number question is its own "no").
+func leadsTo(n *knowledge.Node, id string) bool {
+	for _, c := range n.Choices {
+		if c.Next == id {
+			return true
+		}
+	}
+	for _, x := range n.Expects {
+		if x.Next == id {
+			return true
+		}
+	}
+	return n.Next == id
 }
 
 // command runs one of the Command* constants; false when unknown.
