@@ -157,3 +157,37 @@ func TestLargestCardWithinLimits(t *testing.T) {
 		t.Logf("the largest card is %d bytes of %d", n, knowledge.MaxFlexBubbleBytes)
 	}
 }
+
+func TestStaffSender(t *testing.T) {
+	got, err := linemsg.Staff("担当の佐藤です。https://account.live.com/acsr をご覧ください", linemsg.Sender{Name: "担当 佐藤", IconURL: "https://example.com/sato.png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(got[0])
+	for _, w := range []string{`"sender":{"name":"担当 佐藤","iconUrl":"https://example.com/sato.png"}`, `acsr?openExternalBrowser=1`, `"type":"text"`} {
+		if !strings.Contains(js, w) {
+			t.Errorf("staff message lacks %s: %s", w, js)
+		}
+	}
+	// The bot's own messages carry no sender: LINE shows the account.
+	bot, _ := linemsg.Render([]dialog.Reply{{Text: "こんにちは"}})
+	if strings.Contains(string(bot[0]), "sender") {
+		t.Errorf("a bot message has a sender: %s", bot[0])
+	}
+	for _, tt := range []struct {
+		s  linemsg.Sender
+		ok bool
+	}{
+		{linemsg.Sender{Name: "佐藤"}, true},
+		{linemsg.Sender{Name: "Caroline"}, true},
+		{linemsg.Sender{Name: ""}, false},
+		{linemsg.Sender{Name: "LINE担当の佐藤"}, false},
+		{linemsg.Sender{Name: "ｌｉｎｅ サポート"}, false},
+		{linemsg.Sender{Name: strings.Repeat("佐", 21)}, false},
+		{linemsg.Sender{Name: "佐藤", IconURL: "http://example.com/a.png"}, false},
+	} {
+		if err := linemsg.CheckSender(tt.s); (err == nil) != tt.ok {
+			t.Errorf("CheckSender(%+v) = %v, want ok %v", tt.s, err, tt.ok)
+		}
+	}
+}
