@@ -137,9 +137,13 @@ func (c *Console) loadSession(ctx *gin.Context) *signedIn {
 
 // startSession signs acc in on this browser.
 func (c *Console) startSession(ctx *gin.Context, acc *storage.StaffAccount) error {
-	// Sessions idle out; clearing the table of them here keeps it small.
+	// Sessions idle out and failures age: clearing them here keeps the
+	// tables small.
 	if _, err := c.db.DeleteIdleStaffSessions(ctx, c.now().Add(-c.cfg.SessionIdle)); err != nil {
 		c.log.Warn("clearing idle sessions failed", slog.Any("error", err))
+	}
+	if err := c.db.PruneThrottle(ctx, c.now().Add(-throttleWindow)); err != nil {
+		c.log.Warn("clearing old sign-in failures failed", slog.Any("error", err))
 	}
 	secret := randomString(32)
 	s := &storage.StaffSession{IDHash: digest(secret), AccountID: acc.ID, CSRF: randomString(32), Address: ctx.ClientIP()}

@@ -455,6 +455,16 @@ func (db *DB) ThrottleFailure(ctx context.Context, key string, now time.Time, wi
 	return nil
 }
 
+// PruneThrottle forgets failures counted before t whose lock (if any) has
+// ended by then, so that guessed names and passing addresses do not pile up.
+func (db *DB) PruneThrottle(ctx context.Context, t time.Time) error {
+	err := db.gorm.WithContext(ctx).Exec("DELETE FROM signin_throttle WHERE first_at < ? AND (locked_until IS NULL OR locked_until < ?)", t.UTC(), t.UTC()).Error
+	if err != nil {
+		return fmt.Errorf("storage: prune throttle: %w", err)
+	}
+	return nil
+}
+
 // ThrottleReset forgets the failures counted against key.
 func (db *DB) ThrottleReset(ctx context.Context, key string) error {
 	if err := db.gorm.WithContext(ctx).Exec("DELETE FROM signin_throttle WHERE key = ?", key).Error; err != nil {
