@@ -31,7 +31,7 @@ var memoryReadings = map[string]knowledge.Reading{
 	},
 	"SMSです":              {Matches: []knowledge.Match{m("sms", 0.9)}, Facts: []knowledge.Fact{fact("method", "sms", 0.9)}},
 	"コードが届かない":           {Matches: []knowledge.Match{m("not_arriving", 0.9)}},
-	"SMSが来ない":            {Matches: []knowledge.Match{m("sms_topic", 0.9)}},
+	"SMSが来ない":            {Matches: []knowledge.Match{m("sms_topic", 0.97)}},
 	"大学の番号でもう使えない":       {Facts: []knowledge.Fact{fact("contact", "lost", 0.8)}},
 	"番号はたぶん合ってる":         {Facts: []knowledge.Fact{fact("contact", "ok", 0.3)}},
 	"それはもうやった":           {Matches: []knowledge.Match{m("already_done", 0.8)}},

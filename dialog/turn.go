@@ -38,7 +38,7 @@ const onTopicFactor = 0.6
 
 // handoffStay: on the handoff node, a topic reading under this score is about
 // the wait for a person, and the user stays there.
-const handoffStay = 0.7
+const handoffStay = 0.95
 
 // maxTypedLabel bounds the texts compared with button labels (LINE labels
 // have at most 20 characters; a little slack for spaces and punctuation).
