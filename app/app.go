@@ -18,6 +18,7 @@ import (
 
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/bot/lineapi"
+	"github.com/todoku/todoku/bot/metrics"
 	"github.com/todoku/todoku/console"
 	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/dialog/route"
@@ -35,6 +36,7 @@ type App struct {
 	Processor *bot.Processor
 	Workers   *bot.Workers
 	Console   *console.Console
+	Metrics   *metrics.Metrics
 
 	retention *retentionJob // nil when RETENTION_DAYS is 0
 }
@@ -73,15 +75,20 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 			return nil, err
 		}
 	}
+	m := metrics.New()
 	sender := opt.Sender
 	if sender == nil {
-		if sender, err = newSender(cfg, log); err != nil {
+		if sender, err = newSender(cfg, log, m); err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
 	proc := bot.NewProcessor(eng, db, sender)
 	proc.Logger = log
+	proc.Metrics = m
+	if c, ok := sender.(*lineapi.Client); ok {
+		proc.Profiles = c
+	}
 	proc.IdleTimeout = cfg.IdleTimeout
 	if h := cfg.StaffHours; h != nil {
 		proc.Staff = func(at time.Time) dialog.Staff {
@@ -98,7 +105,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 			return err
 		}
 	}
-	a := &App{Config: cfg, Log: log, DB: db, Engine: eng, Processor: proc, Workers: bot.NewWorkers(proc, cfg.Workers)}
+	a := &App{Config: cfg, Log: log, DB: db, Engine: eng, Processor: proc, Workers: bot.NewWorkers(proc, cfg.Workers), Metrics: m}
 	idle := cfg.ConsoleSessionIdle
 	if a.Console, err = console.New(console.Config{DB: db, Submit: a.Workers.Submit, Logger: log, SessionIdle: idle, StaffHours: cfg.StaffHours}); err != nil {
 		db.Close()
@@ -192,12 +199,12 @@ func newEngine(cfg *Config) (*route.Router, error) {
 
 // newSender is the Messaging API client, or offlineSender while LINE is not
 // connected.
-func newSender(cfg *Config, log *slog.Logger) (bot.Sender, error) {
+func newSender(cfg *Config, log *slog.Logger, m *metrics.Metrics) (bot.Sender, error) {
 	if !cfg.LineConnected() {
 		log.Warn("LINE is not connected: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are unset; POST /callback answers 503 until they are set")
 		return offlineSender{}, nil
 	}
-	c, err := lineapi.New(lineapi.Config{AccessToken: cfg.ChannelToken, BaseURL: cfg.LineAPIBaseURL, Logger: log})
+	c, err := lineapi.New(lineapi.Config{AccessToken: cfg.ChannelToken, BaseURL: cfg.LineAPIBaseURL, Logger: log, Metrics: m})
 	if err != nil {
 		return nil, err
 	}

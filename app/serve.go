@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/todoku/todoku/bot/metrics"
 	"github.com/todoku/todoku/bot/webhook"
 )
 
@@ -83,7 +82,7 @@ func (a *App) Handler() http.Handler {
 	if a.Config.LineConnected() {
 		secret = a.Config.ChannelSecret
 	}
-	webhook.New(webhook.Config{ChannelSecret: secret, Inbox: a.DB, Notify: a.Workers.Notify, Logger: a.Log}).Register(r)
+	webhook.New(webhook.Config{ChannelSecret: secret, Inbox: a.DB, Notify: a.Workers.Notify, Logger: a.Log, Metrics: a.Metrics}).Register(r)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
@@ -96,7 +95,7 @@ func (a *App) Handler() http.Handler {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{})))
 	if a.Config.ConsoleAddr == "" {
 		a.Console.Register(r)
 	}

@@ -39,32 +39,37 @@ const (
 	DefaultMaxAttempts    = 3
 )
 
-// Processor runs inbox events through the dialog engine: one chat's events
-// strictly in order, each turn in one transaction (session, log, outbox,
-// inbox marked done), then delivers the replies through the Sender.
+// Processor runs inbox events through the dialog engine and delivers the
+// replies. Every event goes one way (process): a batch of one or more
+// chats is claimed (their locks, and the turns of each chat's next event in
+// one transaction: session, log, outbox, inbox marked done), the replies
+// are sent in parallel, and one transaction records how the deliveries
+// ended. One event per chat per batch keeps each chat's order: its next
+// event runs only after this one's reply was sent.
 //
 // Delivery happens after the commit, so a crash can leave an outbox row
-// undelivered; the next Process of that chat (after a restart: Recover)
-// delivers it before any newer event. MarkAttempted is stored before each
-// send (by a store that implements TurnMarksAttempted, in the turn's own
-// transaction for the first send): a row found later with Attempted set
-// may or may not have reached LINE (the crash came somewhere between that
-// commit and MarkSent). The Sender then
-// decides: a reply token is single use and a retried reply fails harmlessly
-// if the first went out, and a push carries the row's fixed X-Line-Retry-Key
-// so LINE drops a duplicate within 24 hours. The one case left is a reply
-// that went out and whose retry falls back to push: the user may see the
-// answer twice. We accept that rare duplicate rather than risk silence
-// (at-least-once delivery, exactly-once processing).
+// undelivered; the chat's next claim (after a restart: Recover) delivers
+// it before any newer event. A row with a reply token is stored as
+// attempted by its turn: found later, it may or may not have reached LINE,
+// and the Sender decides: a reply token is single use and a retried reply
+// fails harmlessly if the first went out, and a push carries the row's
+// fixed X-Line-Retry-Key so LINE drops a duplicate within 24 hours. The one
+// case left is a reply that went out and whose retry falls back to push:
+// the user may see the answer twice. We accept that rare duplicate rather
+// than risk silence (at-least-once delivery, exactly-once processing).
 type Processor struct {
-	engine Stepper
-	store  Store
-	sender Sender
+	engine   Stepper
+	store    Store
+	sender   Sender
+	renderer *linemsg.Renderer
+	profile  chan string // users whose display name to fetch (refreshProfiles)
 
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives event types, ids and errors, never message text.
 	Logger *slog.Logger
+	// Metrics counts what the pipeline does (default: metrics of its own).
+	Metrics *metrics.Metrics
 	// LoadingDelay is how long a turn may take before LINE's loading
 	// animation is shown (once, in one-to-one chats).
 	LoadingDelay time.Duration
@@ -80,11 +85,14 @@ type Processor struct {
 	// IdleTimeout ends a conversation the bot owns when the user comes back
 	// after this long (0: never); the next message opens a new one.
 	IdleTimeout time.Duration
+	// Profiles, when set, fills users' display names from LINE when their
+	// conversation opens (Workers run the fetches, off the reply path).
+	Profiles ProfileSource
 	// OnUnfollow, when set, runs after an unfollow event's turn has
-	// committed (the conversation is closed), with the chat's lock still
-	// held and before the chat's next event. It must not take LockChat
-	// itself. An error is logged; the event stays processed. `todoku serve`
-	// sets it for DELETE_ON_UNFOLLOW (storage.DB.ForgetUser).
+	// committed (the conversation is closed), with the chat still claimed
+	// and before the chat's next event. It must not lock the chat itself. An
+	// error is logged; the event stays processed. `todoku serve` sets it
+	// for DELETE_ON_UNFOLLOW (storage.DB.ForgetUser).
 	OnUnfollow func(ctx context.Context, userID string) error
 }
 
@@ -92,8 +100,11 @@ type Processor struct {
 func NewProcessor(engine Stepper, store Store, sender Sender) *Processor {
 	return &Processor{
 		engine: engine, store: store, sender: sender,
+		renderer:       &linemsg.Renderer{},
+		profile:        make(chan string, 256),
 		Now:            time.Now,
 		Logger:         slog.Default(),
+		Metrics:        metrics.New(),
 		LoadingDelay:   DefaultLoadingDelay,
 		LoadingSeconds: DefaultLoadingSeconds,
 		MaxAttempts:    DefaultMaxAttempts,
@@ -101,169 +112,149 @@ func NewProcessor(engine Stepper, store Store, sender Sender) *Processor {
 	}
 }
 
-// planError is a failure of the turn itself (not of the database): the
-// event is retried a few times, then marked failed.
-type planError struct{ err error }
-
-func (e planError) Error() string { return e.err.Error() }
-func (e planError) Unwrap() error { return e.err }
-
-// chatWorkLocker is a Store that can take a chat's lock and read its
-// undelivered outbox rows and first pending events in one go
-// (storage.DB: one round trip on Postgres). The result is the same as
-// LockChat, Undelivered and PendingEvents(limit) one after the other.
-type chatWorkLocker interface {
-	LockChatWork(ctx context.Context, chatID string, limit int) (unlock func(), undelivered []Outgoing, pending []InboxItem, err error)
+// batch is what process did with a batch of chats.
+type batch struct {
+	again []string             // chats with more to do: queue them again
+	busy  []string             // chats another process holds (never with wait)
+	turns map[string]*ChatTurn // what the claim did, per chat
 }
 
-// turnAttemptMarker is a Store whose RunTurn stores outbox rows that have
-// a reply token as attempted already (storage.DB), so the first delivery
-// after the turn needs no MarkAttempted.
-type turnAttemptMarker interface {
-	TurnMarksAttempted() bool
-}
-
-// turnObserver sees each processed event's plan (for HandleNow).
-type turnObserver func(item InboxItem, tc TurnContext, plan TurnPlan)
-
-// Process handles the pending events of one chat, in order: those pending
-// when it looked (events accepted meanwhile are left to the next Process,
-// which Workers.Notify or the sweep schedules). It first delivers outbox
-// rows a crash left behind.
-func (p *Processor) Process(ctx context.Context, chatID string) error {
-	return p.process(ctx, chatID, nil, nil)
-}
-
-// process is Process with a stop check between events and an observer.
-func (p *Processor) process(ctx context.Context, chatID string, stop func() bool, observe turnObserver) error {
-	const batch = 32
-	var unlock func()
-	var undelivered []Outgoing
-	var items []InboxItem
-	var err error
-	if lw, ok := p.store.(chatWorkLocker); ok {
-		unlock, undelivered, items, err = lw.LockChatWork(ctx, chatID, batch)
-		if err != nil {
-			return err
+// process runs the next event of each of chatIDs and delivers the replies
+// (see Processor). Without wait it leaves out the chats another process
+// holds (busy); with wait it waits for the one chat it is given. Should the
+// batch's transaction fail, each chat is tried again on its own.
+func (p *Processor) process(ctx context.Context, chatIDs []string, wait bool) (batch, error) {
+	claim, err := p.store.Claim(ctx, chatIDs, wait, p.Now(), p.plan)
+	if err != nil {
+		if len(chatIDs) == 1 {
+			return batch{}, err
 		}
-		defer unlock()
-	} else {
-		if unlock, err = p.store.LockChat(ctx, chatID); err != nil {
-			return err
+		p.Logger.Warn("a batch of chats failed; trying them one by one", slog.Int("chats", len(chatIDs)), slog.Any("error", err))
+		var b batch
+		var errs []error
+		for _, id := range chatIDs {
+			one, err := p.process(ctx, []string{id}, wait)
+			b.again, b.busy = append(b.again, one.again...), append(b.busy, one.busy...)
+			errs = append(errs, err)
 		}
-		defer unlock()
-		if undelivered, err = p.store.Undelivered(ctx, chatID); err != nil {
-			return err
-		}
-		if items, err = p.store.PendingEvents(ctx, chatID, batch); err != nil {
-			return err
-		}
+		return b, errors.Join(errs...)
 	}
-	for _, out := range undelivered {
-		if err := p.deliver(ctx, out); err != nil {
-			return err
+	b := batch{turns: claim.Chats}
+	var sends [][]Outgoing // per chat, in order
+	var loading []*loadingTimer
+	var done []InboxItem
+	for _, id := range chatIDs {
+		ct := claim.Chats[id]
+		switch {
+		case ct == nil:
+			b.busy = append(b.busy, id)
+			continue
+		case len(ct.Undelivered) > 0:
+			sends = append(sends, ct.Undelivered)
+			b.again = append(b.again, id)
+			continue
+		case ct.Item == nil:
+			continue
+		case ct.Err != nil:
+			if gaveUp := p.failed(ctx, *ct.Item, ct.Err); !gaveUp || ct.More {
+				b.again = append(b.again, id)
+			}
+			continue
 		}
-	}
-	for first := true; ; first = false {
-		if !first {
-			if items, err = p.store.PendingEvents(ctx, chatID, batch); err != nil {
-				return err
+		done = append(done, *ct.Item)
+		if ct.More {
+			b.again = append(b.again, id)
+		}
+		ev := ct.Item.Event
+		if ev.Type == "unfollow" && p.OnUnfollow != nil && ev.ChatID != "" {
+			if err := p.OnUnfollow(ctx, ev.ChatID); err != nil {
+				p.Logger.Error("unfollow hook failed", slog.String("event_id", ev.ID), slog.Any("error", err))
 			}
 		}
-		again := len(items) == batch
-		for _, item := range items {
-			if stop != nil && stop() {
-				return nil
+		if ct.Plan.Open != nil && p.Profiles != nil && ev.SourceType == "user" {
+			select {
+			case p.profile <- ev.ChatID:
+			default: // best effort: the next conversation asks again
 			}
-			retry, err := p.handle(ctx, item, observe)
-			if err != nil {
-				return err
+		}
+		if ct.Out != nil {
+			sends = append(sends, []Outgoing{*ct.Out})
+			loading = append(loading, p.startLoading(ctx, ev))
+		}
+	}
+	if len(done) > 0 {
+		p.Metrics.BatchEvents.Observe(float64(len(done)))
+	}
+
+	outcomes := make([][]DeliveryOutcome, len(sends))
+	var wg sync.WaitGroup
+	for i, outs := range sends {
+		wg.Go(func() {
+			for _, out := range outs {
+				outcomes[i] = append(outcomes[i], p.send(ctx, out))
 			}
-			again = again || retry
-		}
-		if !again {
-			// Nothing was left when the batch was read. An event accepted
-			// since then was committed before its Notify, which finds this
-			// chat running and queues it again (Workers), or is picked up
-			// by the sweep (another replica's, or if that replica died):
-			// no need to ask the database a second time. (A failed
-			// event still pending is retried at once: again is set.)
-			return nil
-		}
+		})
 	}
+	wg.Wait()
+	for _, l := range loading {
+		l.stop()
+	}
+	var all []DeliveryOutcome
+	for _, o := range outcomes {
+		all = append(all, o...)
+	}
+	if err := claim.Finish(ctx, all, p.Now()); err != nil {
+		return b, err
+	}
+	now := p.Now()
+	for _, it := range done {
+		p.Metrics.ProcessingSeconds.Observe(now.Sub(it.AcceptedAt).Seconds())
+	}
+	return b, nil
 }
 
-// handle processes one event: the turn, then the delivery. retry reports
-// an event whose turn failed and that stays pending for another attempt.
-func (p *Processor) handle(ctx context.Context, item InboxItem, observe turnObserver) (retry bool, err error) {
-	ev := item.Event
-	loading := p.startLoading(ctx, ev)
-	defer loading.stop()
-
-	out, err := p.store.RunTurn(ctx, item, p.Now(), func(tc TurnContext) (TurnPlan, error) {
-		plan, err := p.plan(tc)
-		if err != nil {
-			return plan, planError{err}
-		}
-		if observe != nil {
-			observe(item, tc, plan)
-		}
-		return plan, nil
-	})
-	var pe planError
-	switch {
-	case errors.Is(err, ErrNotPending):
-		return false, nil // another worker or replica got there first
-	case errors.As(err, &pe):
-		failed, ferr := p.store.FailEvent(ctx, item.Seq, pe.Error(), p.MaxAttempts, p.Now())
-		if ferr != nil {
-			return false, ferr
-		}
-		p.Logger.Error("event processing failed", slog.String("event_id", ev.ID), slog.String("type", ev.Type),
-			slog.Int("attempt", item.Attempts+1), slog.Bool("given_up", failed), slog.Any("error", pe.err))
-		return !failed, nil
-	case err != nil:
-		return false, err
+// failed records that an event's turn failed; it reports whether the event
+// was given up on (otherwise it is tried again).
+func (p *Processor) failed(ctx context.Context, it InboxItem, planErr error) bool {
+	gaveUp, err := p.store.FailEvent(ctx, it.Seq, planErr.Error(), p.MaxAttempts, p.Now())
+	p.Logger.Error("event processing failed", slog.String("event_id", it.Event.ID), slog.String("type", it.Event.Type),
+		slog.Int("attempt", it.Attempts+1), slog.Bool("given_up", gaveUp), slog.Any("error", planErr))
+	if err != nil {
+		p.Logger.Error("recording a failed event", slog.String("event_id", it.Event.ID), slog.Any("error", err))
 	}
-	if ev.Type == "unfollow" && p.OnUnfollow != nil && ev.ChatID != "" {
-		if err := p.OnUnfollow(ctx, ev.ChatID); err != nil {
-			p.Logger.Error("unfollow hook failed", slog.String("event_id", ev.ID), slog.Any("error", err))
-		}
-	}
-	if out != nil {
-		marked := false
-		if m, ok := p.store.(turnAttemptMarker); ok {
-			marked = m.TurnMarksAttempted()
-		}
-		err = p.send(ctx, *out, marked)
-	}
-	loading.stop()
-	metrics.ProcessingSeconds.Observe(p.Now().Sub(item.AcceptedAt).Seconds())
-	return false, err
+	return gaveUp
 }
 
-// deliver sends one outbox row and records the outcome. A Sender error is
-// final: the row and its messages are marked failed (visible to staff).
-func (p *Processor) deliver(ctx context.Context, out Outgoing) error {
-	return p.send(ctx, out, false)
-}
-
-// send is deliver; marked says the store already recorded the attempt.
-func (p *Processor) send(ctx context.Context, out Outgoing, marked bool) error {
-	// Attempted only matters for a reply (a push is made idempotent by its
-	// retry key), so a row without a reply token skips the write.
-	if out.ReplyToken != "" && !out.Attempted && !marked {
-		if err := p.store.MarkAttempted(ctx, out.ID); err != nil {
-			return err
+// send delivers one outbox row. A Sender error is final: the row and its
+// messages are recorded as failed (visible to staff).
+func (p *Processor) send(ctx context.Context, out Outgoing) DeliveryOutcome {
+	if out.Log != nil && len(out.Log.Bubbles) == 0 {
+		// A row made before the log text was stored with it.
+		for _, m := range out.Messages {
+			typ, text := linemsg.LogTextOf(m)
+			out.Log.Bubbles = append(out.Log.Bubbles, Bubble{typ, text})
 		}
 	}
 	d, err := p.sender.Send(ctx, out)
 	if err != nil {
-		metrics.DeliveryFailures.Inc()
+		p.Metrics.DeliveryFailures.Inc()
 		p.Logger.Warn("delivery failed", slog.Int64("outbox_id", out.ID), slog.Any("error", err))
-		return p.store.MarkFailed(ctx, out, err.Error(), p.Now())
+		return DeliveryOutcome{Out: out, Failure: err.Error()}
 	}
-	return p.store.MarkSent(ctx, out, d, p.Now())
+	return DeliveryOutcome{Out: out, Delivery: d}
+}
+
+// render is the replies as LINE message objects and as the log shows them.
+func (p *Processor) render(replies []dialog.Reply) ([]json.RawMessage, []Bubble, error) {
+	msgs, err := p.renderer.Render(replies)
+	if err != nil {
+		return nil, nil, err
+	}
+	bubbles := make([]Bubble, len(replies))
+	for i, r := range replies {
+		bubbles[i].Type, bubbles[i].Text = linemsg.LogText(r)
+	}
+	return msgs, bubbles, nil
 }
 
 // loadingTimer shows LINE's loading animation once if a turn is still
@@ -336,13 +327,13 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	var in *dialog.Input
 	switch {
 	case ev.Type == EventStaffMessage:
-		msgs, err := linemsg.Render([]dialog.Reply{{Text: ev.Text}})
+		msgs, bubbles, err := p.render([]dialog.Reply{{Text: ev.Text}})
 		if err != nil {
 			return plan, err
 		}
 		t.trace.Reason = "staff"
 		t.conversation(OwnerStaff, ev.StaffID)
-		plan.Reply = &Reply{Messages: msgs, Author: AuthorStaff, StaffID: ev.StaffID, Trace: t.trace}
+		plan.Reply = &Reply{Messages: msgs, Bubbles: bubbles, Author: AuthorStaff, StaffID: ev.StaffID, Trace: t.trace}
 		return plan, nil
 	case ev.Type == EventHandBack:
 		if t.conv != nil {
@@ -435,11 +426,11 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	plan.State = &res.State
 	plan.Position = &Position{Node: tr.ToNode, Topic: tr.ToTopic}
 	if len(res.Replies) > 0 {
-		msgs, err := linemsg.Render(res.Replies)
+		msgs, bubbles, err := p.render(res.Replies)
 		if err != nil {
 			return plan, err
 		}
-		plan.Reply = &Reply{Messages: msgs, Author: AuthorBot, Trace: t.trace}
+		plan.Reply = &Reply{Messages: msgs, Bubbles: bubbles, Author: AuthorBot, Trace: t.trace}
 	}
 	owner := OwnerBot
 	if t.conv != nil {
@@ -490,39 +481,47 @@ func (p *Processor) step(st dialog.State, in dialog.Input) (res dialog.Result, e
 	return p.engine.Step(st, in), nil
 }
 
-// HandleNow accepts ev into the inbox and processes its chat's pending
-// events at once, returning what ev produced. It is the synchronous entry
-// for `todoku chat` (with a Sender that records what would be sent).
+// Process handles the pending events of one chat, in order, waiting for
+// its lock, until none is left.
+func (p *Processor) Process(ctx context.Context, chatID string) error {
+	for {
+		b, err := p.process(ctx, []string{chatID}, true)
+		if err != nil || len(b.again) == 0 {
+			return err
+		}
+	}
+}
+
+// HandleNow accepts ev into the inbox and processes its chat until ev is
+// done, returning what ev produced. It is the synchronous entry for `todoku
+// chat` (with a Sender that records what would be sent).
 func (p *Processor) HandleNow(ctx context.Context, ev Event) (Turn, error) {
 	if _, err := p.store.Accept(ctx, []Event{ev}); err != nil {
 		return Turn{}, err
 	}
-	var turn Turn
-	found := false
-	err := p.process(ctx, ev.ChatID, nil, func(item InboxItem, tc TurnContext, plan TurnPlan) {
-		if item.Event.ID != ev.ID {
-			return
+	for {
+		b, err := p.process(ctx, []string{ev.ChatID}, true)
+		if err != nil {
+			return Turn{}, err
 		}
-		found = true
-		turn = Turn{Node: tc.State.Node, Pack: tc.State.PackID}
-		if plan.State != nil {
-			turn.Pack = plan.State.PackID
+		if ct := b.turns[ev.ChatID]; ct != nil && ct.Item != nil && ct.Item.Event.ID == ev.ID && ct.Err == nil {
+			turn := Turn{Messages: []json.RawMessage{}}
+			if in := ct.Plan.In; in != nil {
+				turn.Node, turn.Pack = in.Trace.NodeAfter, in.Trace.PackID
+			}
+			if st := ct.Plan.State; st != nil {
+				turn.Pack = st.PackID
+			}
+			if pos := ct.Plan.Position; pos != nil {
+				turn.Node, turn.Topic = pos.Node, pos.Topic
+			}
+			if ct.Plan.Reply != nil {
+				turn.Messages = ct.Plan.Reply.Messages
+			}
+			return turn, nil
 		}
-		if plan.Reply != nil {
-			turn.Messages = plan.Reply.Messages
+		if len(b.again) == 0 {
+			return Turn{}, fmt.Errorf("bot: event %s was not processed (a duplicate id, or its turn failed)", ev.ID)
 		}
-		if plan.Position != nil {
-			turn.Node, turn.Topic = plan.Position.Node, plan.Position.Topic
-		}
-		if turn.Messages == nil {
-			turn.Messages = []json.RawMessage{}
-		}
-	})
-	if err != nil {
-		return Turn{}, err
 	}
-	if !found {
-		return Turn{}, fmt.Errorf("bot: event %s was not processed (a duplicate id?)", ev.ID)
-	}
-	return turn, nil
 }

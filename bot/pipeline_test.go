@@ -1,12 +1,17 @@
 package bot_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +20,7 @@ import (
 	"time"
 
 	"github.com/todoku/todoku/bot"
+	"github.com/todoku/todoku/bot/webhook"
 	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/knowledge"
 	"github.com/todoku/todoku/storage"
@@ -150,7 +156,7 @@ func (s *fakeSender) Loading() []string {
 
 func newProcessor(db *storage.DB, e *fakeEngine, s *fakeSender) *bot.Processor {
 	p := bot.NewProcessor(e, db, s)
-	p.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	p.Logger = slog.New(slog.DiscardHandler)
 	p.LoadingDelay = time.Hour
 	return p
 }
@@ -196,6 +202,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestEventTypes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		ev        bot.Event
@@ -271,6 +278,7 @@ func TestEventTypes(t *testing.T) {
 }
 
 func TestSessionAcrossTurns(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e, s := &fakeEngine{}, &fakeSender{}
 		p := newProcessor(db, e, s)
@@ -293,7 +301,10 @@ func TestSessionAcrossTurns(t *testing.T) {
 	})
 }
 
+// TestRedactionStored: what a user writes is redacted once, at the webhook,
+// and nothing raw reaches the engine or any table.
 func TestRedactionStored(t *testing.T) {
+	t.Parallel()
 	secrets := []string{"482913", "4829 13", "taro.yamada@example.com", "hunter2pass", "09012345678", "090-1234-5678", "ABCDE-12345-FGHIJ-67890-KLMNO"}
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e, s := &fakeEngine{}, &fakeSender{}
@@ -302,9 +313,26 @@ func TestRedactionStored(t *testing.T) {
 			"コードは482913です", "確認コード 4829 13", "メールはtaro.yamada@example.comです",
 			"パスワードはhunter2passです", "電話09012345678と090-1234-5678", "回復コード ABCDE-12345-FGHIJ-67890-KLMNO",
 		}
+		// Through the edge that redacts, the webhook, into the inbox.
+		h := webhook.New(webhook.Config{ChannelSecret: "s3cret", Inbox: db, Logger: slog.New(slog.DiscardHandler)})
 		for i, in := range inputs {
-			// Events normally arrive redacted by the webhook; this one did not.
-			mustHandle(t, p, text(fmt.Sprint("e", i), "U1", in, t0.Add(time.Duration(i)*time.Second)))
+			body, _ := json.Marshal(map[string]any{"destination": "Ubot", "events": []any{map[string]any{
+				"type": "message", "mode": "active", "webhookEventId": fmt.Sprint("e", i), "replyToken": fmt.Sprint("rt", i),
+				"timestamp": t0.Add(time.Duration(i) * time.Second).UnixMilli(), "source": map[string]any{"type": "user", "userId": "U1"},
+				"message": map[string]any{"type": "text", "id": fmt.Sprint("m", i), "text": in}, "deliveryContext": map[string]any{"isRedelivery": false},
+			}}})
+			mac := hmac.New(sha256.New, []byte("s3cret"))
+			mac.Write(body)
+			req := httptest.NewRequest(http.MethodPost, webhook.Path, bytes.NewReader(body))
+			req.Header.Set("X-Line-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("webhook: %d %s", rec.Code, rec.Body)
+			}
+		}
+		if err := p.Process(context.Background(), "U1"); err != nil {
+			t.Fatal(err)
 		}
 		for _, st := range e.Steps() {
 			for _, sec := range secrets {
@@ -333,6 +361,7 @@ func TestRedactionStored(t *testing.T) {
 }
 
 func TestUnsend(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e, s := &fakeEngine{}, &fakeSender{}
 		p := newProcessor(db, e, s)
@@ -366,6 +395,7 @@ func TestUnsend(t *testing.T) {
 }
 
 func TestUnfollowAndFollow(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		e, s := &fakeEngine{}, &fakeSender{}
@@ -401,6 +431,7 @@ func TestUnfollowAndFollow(t *testing.T) {
 // the bot, the staff member's message goes out by push with its author,
 // and the hand back ends the conversation; the next message opens a new one.
 func TestStaffTakeOverAndHandBack(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		e, s := &fakeEngine{}, &fakeSender{}
@@ -466,6 +497,7 @@ func TestStaffTakeOverAndHandBack(t *testing.T) {
 // when the user comes back after the idle time-out (unless a person owns it),
 // and the next message opens a new one; the outcome is stored.
 func TestConversationEnds(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		p := newProcessor(db, &fakeEngine{}, &fakeSender{})
@@ -510,6 +542,7 @@ func TestConversationEnds(t *testing.T) {
 // TestTakeOverRace: of several staff members taking over at once, one wins
 // and every other learns who has it.
 func TestTakeOverRace(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		mustHandle(t, newProcessor(db, &fakeEngine{}, &fakeSender{}), text("e1", "U1", "人と話したい", t0))
@@ -559,6 +592,7 @@ func TestTakeOverRace(t *testing.T) {
 }
 
 func TestDeliveryFailure(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e, s := &fakeEngine{}, &fakeSender{failFor: map[string]bool{"U1": true}}
 		p := newProcessor(db, e, s)
@@ -585,6 +619,7 @@ func TestDeliveryFailure(t *testing.T) {
 }
 
 func TestEnginePanicFailsEventAfterRetries(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e, s := &fakeEngine{}, &fakeSender{}
 		p := newProcessor(db, e, s)
@@ -603,6 +638,7 @@ func TestEnginePanicFailsEventAfterRetries(t *testing.T) {
 }
 
 func TestLoadingAnimation(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e := &fakeEngine{}
 		s := &fakeSender{}
@@ -622,7 +658,8 @@ func TestLoadingAnimation(t *testing.T) {
 		mustHandle(t, p, text("e2", "U1", "次", t0.Add(time.Second)))
 		p.LoadingDelay = time.Nanosecond
 		mustHandle(t, p, bot.Event{ID: "g1", Type: "message", MessageType: "text", SourceType: "group", ChatID: "G1", UserID: "U2", ReplyToken: "rt", Timestamp: t0})
-		time.Sleep(20 * time.Millisecond)
+		// Final once HandleNow returned: the timer is stopped after the
+		// send, and a call in flight finishes before the stop returns.
 		if l := s.Loading(); len(l) != 1 {
 			t.Fatalf("loading %v, want still one", l)
 		}

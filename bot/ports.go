@@ -80,7 +80,14 @@ type OutgoingLog struct {
 	Author         string // AuthorBot or AuthorStaff
 	StaffID        string
 	Trace          LogTrace
+	Bubbles        []Bubble  // the messages as the log shows them, one per message
 	At             time.Time // when the turn made the reply
+}
+
+// Bubble is one message as the log shows it.
+type Bubble struct {
+	Type string `json:"type"` // text, template
+	Text string `json:"text"` // what the user reads
 }
 
 // Delivery says how an Outgoing was delivered.

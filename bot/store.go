@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/todoku/todoku/dialog"
@@ -39,10 +38,6 @@ const (
 	AuthorBot   = "bot"
 	AuthorStaff = "staff"
 )
-
-// ErrNotPending is returned by Store.RunTurn when the inbox event was already
-// processed (by another worker or replica) or given up on.
-var ErrNotPending = errors.New("bot: inbox event is no longer pending")
 
 // InboxItem is an accepted event waiting in the inbox.
 type InboxItem struct {
@@ -140,84 +135,66 @@ type Inbound struct {
 // Reply is a turn's messages to the chat.
 type Reply struct {
 	Messages []json.RawMessage // LINE message objects, sent as they are
+	Bubbles  []Bubble          // the same as the log shows them
 	Author   string            // AuthorBot or AuthorStaff
 	StaffID  string
 	Trace    LogTrace
 }
+
+// PlanFunc decides a turn (Processor.plan): it runs inside the turn's
+// transaction and must do no I/O.
+type PlanFunc func(TurnContext) (TurnPlan, error)
 
 // Store is what the pipeline needs from the database (storage.DB implements
 // it for SQLite and Postgres).
 type Store interface {
 	Inbox
 
-	// LockChat serialises processing of one chat: across goroutines, and on
-	// Postgres across processes. unlock must be called exactly once.
-	LockChat(ctx context.Context, chatID string) (unlock func(), err error)
-	// PendingChats lists chats with inbox events accepted, or outbox rows
-	// created, before the given time that are still pending.
-	PendingChats(ctx context.Context, before time.Time, limit int) ([]string, error)
-	// PendingEvents returns a chat's pending inbox events in the order they
-	// must be processed (event time, then acceptance order).
-	PendingEvents(ctx context.Context, chatID string, limit int) ([]InboxItem, error)
-	// RunTurn runs plan in one transaction with the chat's session and open
-	// conversation loaded, applies the returned plan, marks the inbox event
-	// done, and returns the outbox row to deliver (nil when nothing is sent).
-	// It returns ErrNotPending when the event was no longer pending.
-	RunTurn(ctx context.Context, item InboxItem, now time.Time, plan func(TurnContext) (TurnPlan, error)) (*Outgoing, error)
+	// Claim locks chats and runs their next turns. It takes the locks of
+	// those of chatIDs it can without waiting (another process may hold
+	// some), or with wait the lock of the one chat given, waiting for it.
+	// For each chat it locked it reads the outbox rows still to deliver and,
+	// when there are none, runs the turn of the chat's first pending event
+	// with plan: all the turns in one transaction that also marks the
+	// events done. An event whose plan fails is left pending. The caller
+	// delivers what the claim holds, then calls its Finish exactly once.
+	Claim(ctx context.Context, chatIDs []string, wait bool, now time.Time, plan PlanFunc) (*Claim, error)
 	// FailEvent records a failed attempt; after maxAttempts the event is
 	// marked failed and skipped from then on. It reports whether it was.
 	FailEvent(ctx context.Context, seq int64, reason string, maxAttempts int, now time.Time) (failed bool, err error)
-
-	// Undelivered returns a chat's outbox rows not yet sent or failed, oldest first.
-	Undelivered(ctx context.Context, chatID string) ([]Outgoing, error)
-	// MarkAttempted records that delivery of an outbox row is about to start.
-	MarkAttempted(ctx context.Context, id int64) error
-	// MarkSent and MarkFailed record the outcome of a delivery on the outbox
-	// row, and log its messages with it.
-	MarkSent(ctx context.Context, out Outgoing, d Delivery, now time.Time) error
-	MarkFailed(ctx context.Context, out Outgoing, reason string, now time.Time) error
-
+	// PendingChats lists chats with inbox events accepted, or outbox rows
+	// created, before the given time that are still pending.
+	PendingChats(ctx context.Context, before time.Time, limit int) ([]string, error)
 	// Backlog counts pending inbox events.
 	Backlog(ctx context.Context) (int, error)
+	// SetDisplayName stores a user's display name from their LINE profile.
+	SetDisplayName(ctx context.Context, userID, name string, at time.Time) error
 }
 
-// ChatNext is what LockChatsNext found for one chat it locked.
-type ChatNext struct {
-	Event       *InboxItem // the chat's first pending event; nil when none is pending
-	More        bool       // more events are pending after it
-	Undelivered bool       // outbox rows wait for delivery (left by a crash or a failed bookkeeping write)
+// Claim is a set of chats Store.Claim locked, with what their turns did.
+type Claim struct {
+	// Chats holds each locked chat's work.
+	Chats map[string]*ChatTurn
+	// Finish records how the deliveries ended (the outbox rows, and their
+	// messages in the log) in one transaction, and releases the chats.
+	Finish func(ctx context.Context, done []DeliveryOutcome, now time.Time) error
 }
 
-// TurnOutcome is one event's result in RunTurns.
-type TurnOutcome struct {
-	Out *Outgoing // the outbox row to deliver; nil when nothing is sent
-	// Err is ErrNotPending, or the error plan returned for this event
-	// (nothing of the event was written; it stays pending).
-	Err error
+// ChatTurn is one claimed chat's work.
+type ChatTurn struct {
+	// Undelivered are outbox rows a crash or a failed record left, oldest
+	// first: they go out before the chat's next turn, which did not run.
+	Undelivered []Outgoing
+	Item        *InboxItem // the event whose turn ran; nil when none did
+	Plan        TurnPlan   // what the turn decided
+	Out         *Outgoing  // the reply to deliver; nil when nothing is sent
+	Err         error      // the plan failed: nothing of the event was written
+	More        bool       // more events are pending after Item
 }
 
-// DeliveryOutcome is how sending one outbox row ended, for FinishDeliveries.
+// DeliveryOutcome is how sending one outbox row ended.
 type DeliveryOutcome struct {
 	Out      Outgoing
 	Delivery Delivery
 	Failure  string // non-empty: the send failed for good (no message content in it)
-}
-
-// batchStore is a Store that runs the next event of several chats
-// together (storage.DB): one round trip locks the chats and reads their
-// work, one transaction holds all their turns, and one records all their
-// deliveries, instead of one of each per event.
-type batchStore interface {
-	// LockChatsNext locks those of chatIDs it can without waiting (a chat
-	// another process holds is left out) and reports, for each chat it
-	// locked, its first pending event. unlock releases them all.
-	LockChatsNext(ctx context.Context, chatIDs []string) (unlock func(), next map[string]ChatNext, err error)
-	// RunTurns is RunTurn for several events of different chats, in one
-	// transaction: outcomes[i] belongs to items[i]. An event whose plan
-	// fails is left out (it stays pending); any other error rolls back all
-	// of them. Outbox rows with a reply token are stored as attempted
-	// (TurnMarksAttempted).
-	RunTurns(ctx context.Context, items []InboxItem, now time.Time, plan func(TurnContext) (TurnPlan, error)) ([]TurnOutcome, error)
-	// FinishDeliveries is MarkSent or MarkFailed for several rows, atomically.
-	FinishDeliveries(ctx context.Context, done []DeliveryOutcome, now time.Time) error
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/todoku/todoku/bot/metrics"
 )
 
 // Defaults for Workers.
@@ -32,10 +30,9 @@ type Workers struct {
 	// the worker that was notified of it).
 	SweepInterval time.Duration
 	SweepAge      time.Duration
-	// BatchChats is how many queued chats a worker takes at once when its
-	// store can run them together (see Processor.processBatch). Under
-	// load this cuts database round trips and commits per event; when
-	// the queue is short, batches are short. 1 turns batching off.
+	// BatchChats is how many queued chats a worker takes at once (see
+	// Processor). Under load this cuts database round trips and commits
+	// per event; when the queue is short, batches are short.
 	BatchChats int
 
 	mu       sync.Mutex
@@ -94,6 +91,9 @@ func (w *Workers) Start(ctx context.Context) error {
 		w.wg.Go(w.run)
 	}
 	w.wg.Go(w.sweepLoop)
+	if w.p.Profiles != nil {
+		w.wg.Go(func() { w.p.refreshProfiles(w.workCtx) })
+	}
 	return w.Recover(ctx)
 }
 
@@ -111,7 +111,7 @@ func (w *Workers) sweep(ctx context.Context, before time.Time) error {
 	}
 	w.Notify(chats...)
 	if n, err := w.p.store.Backlog(ctx); err == nil {
-		metrics.InboxBacklog.Set(float64(n))
+		w.p.Metrics.InboxBacklog.Set(float64(n))
 	}
 	return nil
 }
@@ -217,46 +217,26 @@ func (w *Workers) finish(ids []string, again []string) {
 	}
 }
 
-func (w *Workers) isStopping() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.stopping
-}
-
 func (w *Workers) run() {
-	bs, batching := w.p.store.(batchStore)
-	size := 1
-	if batching {
-		size = w.BatchChats
-	}
 	for {
-		ids, ok := w.next(size)
+		ids, ok := w.next(w.BatchChats)
 		if !ok {
 			return
 		}
-		rest, again := ids, []string(nil)
-		if len(ids) > 1 {
-			var err error
-			rest, again, err = w.p.processBatch(w.workCtx, bs, ids, w.isStopping)
+		b, err := w.p.process(w.workCtx, ids, false)
+		if err != nil {
+			// The events stay pending; the sweep retries the chats.
+			w.p.Logger.Error("processing chats failed", slog.Any("error", err))
+		}
+		// The batch's other chats are released first: a busy chat waits
+		// for another process's lock.
+		w.finish(slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(b.busy, id) }), b.again)
+		for _, id := range b.busy {
+			one, err := w.p.process(w.workCtx, []string{id}, true)
 			if err != nil {
-				w.p.Logger.Error("processing a batch of chats failed", slog.Any("error", err))
-			}
-		}
-		// The batch's other chats are released first: a chat in rest may
-		// wait for another process's lock.
-		var done []string
-		for _, id := range ids {
-			if !slices.Contains(rest, id) {
-				done = append(done, id)
-			}
-		}
-		w.finish(done, again)
-		for _, id := range rest {
-			if err := w.p.process(w.workCtx, id, w.isStopping, nil); err != nil {
-				// The events stay pending; the sweep retries the chat.
 				w.p.Logger.Error("processing chat failed", slog.Any("error", err))
 			}
-			w.finish([]string{id}, nil)
+			w.finish([]string{id}, one.again)
 		}
 	}
 }

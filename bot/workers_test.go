@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/bot/linemsg"
-	"github.com/todoku/todoku/bot/metrics"
 	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/storage"
 	"github.com/todoku/todoku/storage/storagetest"
@@ -83,6 +81,7 @@ func checkReplies(t *testing.T, perChat int, chats int, sends ...[]sent) {
 }
 
 func TestWorkersKeepOrderUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	const chats, perChat = 20, 15
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e, s := &fakeEngine{}, &fakeSender{}
@@ -112,6 +111,7 @@ func TestWorkersKeepOrderUnderConcurrency(t *testing.T) {
 }
 
 func TestWorkersSameEventTwiceAtOnce(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e, s := &fakeEngine{}, &fakeSender{}
 		w := startWorkers(t, newProcessor(db, e, s), 4)
@@ -129,7 +129,11 @@ func TestWorkersSameEventTwiceAtOnce(t *testing.T) {
 		}
 		wg.Wait()
 		waitFor(t, "empty inbox", backlogZero(t, db))
-		time.Sleep(50 * time.Millisecond) // a second processing would show up here
+		// Once the workers have drained, nothing can run the event again:
+		// it is done in the inbox.
+		if err := w.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		if n := len(e.Steps()); n != 1 {
 			t.Fatalf("processed %d times", n)
 		}
@@ -142,6 +146,7 @@ func TestWorkersSameEventTwiceAtOnce(t *testing.T) {
 // send and recording it would). A new process on the same database must
 // deliver that reply and process every remaining event, none twice.
 func TestWorkersCrashRecovery(t *testing.T) {
+	t.Parallel()
 	const chats, perChat = 12, 20
 	eachURL(t, func(t *testing.T, url string) {
 		ctx := context.Background()
@@ -183,22 +188,27 @@ func TestWorkersCrashRecovery(t *testing.T) {
 			t.Fatal("everything was processed before the stop: the test proves nothing")
 		}
 
-		// A turn committed but its delivery cut short by the crash.
+		// A turn committed but its delivery cut short by the crash: the
+		// claim lets go of the chat without recording anything.
 		crashChat := "U3"
-		items, err := db1.PendingEvents(ctx, crashChat, 1)
-		if err != nil || len(items) != 1 {
-			t.Fatalf("pending for %s: %v, %v", crashChat, items, err)
-		}
-		out, err := db1.RunTurn(ctx, items[0], time.Now(), func(tc bot.TurnContext) (bot.TurnPlan, error) {
+		c, err := db1.Claim(ctx, []string{crashChat}, true, time.Now(), func(tc bot.TurnContext) (bot.TurnPlan, error) {
 			res := e1.Step(tc.State, dialog.Input{Kind: dialog.InputText, Text: tc.Item.Event.Text})
 			msgs, err := linemsg.Render(res.Replies)
-			return bot.TurnPlan{Open: &bot.Opening{Owner: bot.OwnerBot}, In: &bot.Inbound{Type: "text", Text: tc.Item.Event.Text}, State: &res.State,
-				Reply: &bot.Reply{Messages: msgs, Author: bot.AuthorBot}}, err
+			p := bot.TurnPlan{In: &bot.Inbound{Type: "text", Text: tc.Item.Event.Text}, State: &res.State,
+				Reply: &bot.Reply{Messages: msgs, Bubbles: []bot.Bubble{{Type: "text", Text: "?"}}, Author: bot.AuthorBot}}
+			if tc.Conversation == nil {
+				p.Open = &bot.Opening{Owner: bot.OwnerBot}
+			}
+			return p, err
 		})
-		if err != nil || out == nil {
-			t.Fatalf("RunTurn: %v, %v", out, err)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := db1.MarkAttempted(ctx, out.ID); err != nil {
+		out := c.Chats[crashChat].Out
+		if out == nil {
+			t.Fatalf("crash turn: %+v", c.Chats[crashChat])
+		}
+		if err := c.Finish(ctx, nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		db1.Close()
@@ -210,8 +220,7 @@ func TestWorkersCrashRecovery(t *testing.T) {
 		waitFor(t, "empty inbox", backlogZero(t, db2))
 		waitFor(t, "all replies", func() bool { return len(s1.Sends())+len(s2.Sends()) >= chats*perChat })
 		waitFor(t, "outbox delivered", func() bool {
-			und, _ := db2.Undelivered(ctx, crashChat)
-			return len(und) == 0
+			return storagetest.Count(t, db2, "outbox", "status = ?", storage.StatusPending) == 0
 		})
 		if v := append(e1.Violations(), e2.Violations()...); len(v) != 0 {
 			t.Fatalf("out of order: %v", v)
@@ -239,6 +248,7 @@ func TestWorkersCrashRecovery(t *testing.T) {
 // one Postgres schema, with each event accepted by either at random and 10%
 // redelivered to the other: each event processed once, each chat in order.
 func TestReplicasShareOnePostgres(t *testing.T) {
+	t.Parallel()
 	const chats, perChat = 16, 15
 	url := storagetest.PostgresURL(t)
 	dbs := []*storage.DB{storagetest.Open(t, url), storagetest.Open(t, url)}
@@ -282,7 +292,11 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	wg.Wait()
 	waitFor(t, "all replies", func() bool { mu.Lock(); defer mu.Unlock(); return len(all) >= chats*perChat })
 	waitFor(t, "empty inbox", backlogZero(t, dbs[0]))
-	time.Sleep(100 * time.Millisecond)
+	for _, w := range ws { // drained: every turn and send has ended
+		if err := w.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if v := append(engines[0].Violations(), engines[1].Violations()...); len(v) != 0 {
 		t.Fatalf("out of order: %v", v)
 	}
@@ -305,6 +319,7 @@ func textOf(out bot.Outgoing) string {
 }
 
 func TestShutdownBeforeStartAndNotifyAfter(t *testing.T) {
+	t.Parallel()
 	db := storagetest.SQLite(t)
 	w := bot.NewWorkers(newProcessor(db, &fakeEngine{}, &fakeSender{}), 2)
 	if err := w.Shutdown(context.Background()); err != nil {
@@ -314,11 +329,12 @@ func TestShutdownBeforeStartAndNotifyAfter(t *testing.T) {
 }
 
 // TestWorkersBatch fills the inbox before the workers start, so they take
-// chats in batches (Workers.BatchChats), and checks what the batch hands
-// back to the one-chat path: an event whose turn fails (retried, then
-// given up on, and the chat goes on), a chat someone else holds, a reply
-// LINE refuses. Every other event is answered once, in order.
+// chats in batches (Workers.BatchChats), with what a batch meets: an event
+// whose turn fails (retried, then given up on, and the chat goes on), a
+// chat someone else holds (waited for), a reply LINE refuses. Every other
+// event is answered once, in order.
 func TestWorkersBatch(t *testing.T) {
+	t.Parallel()
 	const chats, perChat = 30, 4
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
@@ -344,10 +360,8 @@ func TestWorkersBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(held) // first (cleanups run last in, first out): a worker may wait for it
-		var before dto.Metric
-		metrics.BatchEvents.Write(&before)
-
-		w := bot.NewWorkers(newProcessor(db, e, s), 2)
+		p := newProcessor(db, e, s)
+		w := bot.NewWorkers(p, 2)
 		w.BatchChats = 16
 		w.SweepInterval = 0
 		if err := w.Start(ctx); err != nil {
@@ -388,70 +402,12 @@ func TestWorkersBatch(t *testing.T) {
 			t.Fatalf("refused reply: outbox %+v, %v", out, err)
 		}
 
-		var after dto.Metric
-		metrics.BatchEvents.Write(&after)
-		batches := after.GetHistogram().GetSampleCount() - before.GetHistogram().GetSampleCount()
-		events := after.GetHistogram().GetSampleSum() - before.GetHistogram().GetSampleSum()
+		var m dto.Metric
+		p.Metrics.BatchEvents.Write(&m)
+		batches, events := m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
 		if batches == 0 || events < 2*float64(batches) {
 			t.Fatalf("%d batches of %v events in all: the workers did not batch", batches, events)
 		}
 		t.Logf("%d batches, %.1f events each", batches, events/float64(batches))
-	})
-}
-
-// refusingBatchStore refuses to record more than one delivery at once, as
-// a database would refuse a batch with one bad row.
-type refusingBatchStore struct {
-	*storage.DB
-	refused atomic.Int64
-}
-
-func (s *refusingBatchStore) FinishDeliveries(ctx context.Context, done []bot.DeliveryOutcome, now time.Time) error {
-	if len(done) > 1 {
-		s.refused.Add(1)
-		return fmt.Errorf("refused a batch of %d", len(done))
-	}
-	return s.DB.FinishDeliveries(ctx, done, now)
-}
-
-// TestWorkersBatchDeliveryRecordRefused: when a batch's delivery records
-// are refused together, each is recorded on its own: every reply is sent
-// once and recorded as sent, none is left to be sent again.
-func TestWorkersBatchDeliveryRecordRefused(t *testing.T) {
-	const chats = 20
-	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
-		var evs []bot.Event
-		for c := range chats {
-			chat := fmt.Sprintf("U%d", c)
-			evs = append(evs, text(chat+"-1", chat, chat+":1", t0))
-		}
-		if _, err := db.Accept(ctx, evs); err != nil {
-			t.Fatal(err)
-		}
-		store := &refusingBatchStore{DB: db}
-		e, s := &fakeEngine{}, &fakeSender{}
-		p := bot.NewProcessor(e, store, s)
-		p.Logger = slog.New(slog.DiscardHandler)
-		p.LoadingDelay = time.Hour
-		w := bot.NewWorkers(p, 1)
-		w.SweepInterval = 0
-		if err := w.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { w.Shutdown(context.Background()) })
-		waitFor(t, "empty inbox", backlogZero(t, db))
-		waitFor(t, "all replies", func() bool { return len(s.Sends()) >= chats })
-		if store.refused.Load() == 0 {
-			t.Fatal("no batch of delivery records was refused: the test did not test anything")
-		}
-		waitFor(t, "every outbox row recorded as sent", func() bool {
-			var rows, sent int64
-			db.Gorm().Model(&storage.OutboxRow{}).Count(&rows)
-			db.Gorm().Model(&storage.OutboxRow{}).Where("status = ?", storage.StatusSent).Count(&sent)
-			return rows == chats && sent == chats
-		})
-		time.Sleep(50 * time.Millisecond) // a second delivery would show up here
-		checkReplies(t, 1, chats, s.Sends())
 	})
 }

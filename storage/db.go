@@ -35,7 +35,8 @@ type DB struct {
 	sql     *sql.DB
 	dialect string
 	file    string // SQLite: the database file's absolute path (keys its job locks)
-	locks   keyedMutex
+	q       *queries
+	locks   keyedMutex // chats' locks in process (SQLite)
 	// Now is the clock used for timestamps the caller does not pass in.
 	Now func() time.Time
 }
@@ -96,6 +97,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, file: file, Now: func() time.Time { return time.Now().UTC() }}
+	db.q = newQueries(db)
 	if err := db.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err

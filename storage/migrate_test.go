@@ -14,6 +14,7 @@ import (
 // rows it allowed (a handed-off conversation, one closed by unfollow, two
 // open for one user) and checks what version 3 made of them.
 func TestMigratePeopleCarriesRowsOver(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		url  func(t *testing.T) string

@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
@@ -64,12 +62,6 @@ func (db *DB) TryLockJob(ctx context.Context, name string) (unlock func(), ok bo
 			conn.Close()
 		})
 	}, true, nil
-}
-
-// discard closes a connection and keeps it out of the pool.
-func discard(conn *sql.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	conn.Close()
 }
 
 // LastPurge returns when the last purge by actor was recorded in the audit

@@ -12,6 +12,7 @@ import (
 
 // TestPurgeCountsMatchPurge: a dry run counts exactly what Purge deletes.
 func TestPurgeCountsMatchPurge(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		now := time.Now().UTC()
@@ -58,6 +59,7 @@ func TestPurgeCountsMatchPurge(t *testing.T) {
 // TestTryLockJob: a second holder is refused without waiting, across
 // connection pools (replicas), until the first unlocks.
 func TestTryLockJob(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		url  func(testing.TB) string
@@ -99,6 +101,7 @@ func TestTryLockJob(t *testing.T) {
 // TestForgetUser: the unfollow hook's delete keeps the user's events still
 // pending (they came later) and leaves the audit record.
 func TestForgetUser(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		turn(t, db, "a1", "U1", t0)
@@ -114,9 +117,8 @@ func TestForgetUser(t *testing.T) {
 				t.Fatalf("%s: %d rows left, want %d (U2's)", table, n, want)
 			}
 		}
-		items, err := db.PendingEvents(ctx, "U1", 10)
-		if err != nil || len(items) != 1 || items[0].Event.ID != "a2" {
-			t.Fatalf("pending after ForgetUser: %+v %v; want the later event kept", items, err)
+		if items := storagetest.Pending(t, db, "U1"); len(items) != 1 || items[0].Event.ID != "a2" {
+			t.Fatalf("pending after ForgetUser: %+v; want the later event kept", items)
 		}
 		var audit []storage.AuditLog
 		db.Gorm().Find(&audit)

@@ -17,15 +17,15 @@ func turn(t *testing.T, db *storage.DB, id, chat string, at time.Time) {
 	if _, err := db.Accept(ctx, []bot.Event{textEvent(id, chat, "こんにちは", at)}); err != nil {
 		t.Fatal(err)
 	}
-	items, err := db.PendingEvents(ctx, chat, 1)
-	if err != nil || len(items) != 1 {
-		t.Fatalf("pending: %v %v", items, err)
-	}
-	out, err := db.RunTurn(ctx, items[0], at, plainPlan("はい"))
+	c, err := db.Claim(ctx, []string{chat}, true, at, plainPlan("はい"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkSent(ctx, *out, bot.Delivery{Via: "reply"}, at); err != nil {
+	out := c.Chats[chat].Out
+	if out == nil {
+		t.Fatalf("no reply: %+v", c.Chats[chat])
+	}
+	if err := c.Finish(ctx, []bot.DeliveryOutcome{{Out: *out, Delivery: bot.Delivery{Via: "reply"}}}, at); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -40,6 +40,7 @@ func count(t *testing.T, db *storage.DB, table string) int64 {
 }
 
 func TestDeleteUser(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		turn(t, db, "a1", "U1", t0)
@@ -71,6 +72,7 @@ func TestDeleteUser(t *testing.T) {
 }
 
 func TestPurge(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		old := time.Now().UTC().Add(-400 * 24 * time.Hour)

@@ -25,6 +25,7 @@ func textEvent(id, user, text string, at time.Time) bot.Event {
 }
 
 func TestParseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url     string
 		dialect string
@@ -46,6 +47,7 @@ func TestParseURL(t *testing.T) {
 }
 
 func TestMigrateIdempotent(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		for i := 0; i < 2; i++ {
@@ -68,6 +70,7 @@ func TestMigrateIdempotent(t *testing.T) {
 }
 
 func TestMigrateConcurrentAndFresh(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -112,9 +115,10 @@ func TestMigrateConcurrentAndFresh(t *testing.T) {
 }
 
 func TestAcceptDedupe(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		evs := []bot.Event{textEvent("e1", "U1", "こんにちは", t0), textEvent("e2", "U1", "コードは123456です", t0.Add(time.Second))}
+		evs := []bot.Event{textEvent("e1", "U1", "こんにちは", t0), textEvent("e2", "U1", "コードは[code]です", t0.Add(time.Second))}
 		n, err := db.Accept(ctx, evs)
 		if err != nil || n != 2 {
 			t.Fatalf("Accept = %d, %v; want 2", n, err)
@@ -126,7 +130,7 @@ func TestAcceptDedupe(t *testing.T) {
 			t.Fatalf("Accept with a redelivery = %d, %v; want 1", n, err)
 		}
 
-		// The same id twice in one request (one multi-row insert): once.
+		// The same id twice in one request (one statement): once.
 		n, err = db.Accept(ctx, []bot.Event{textEvent("e4", "U3", "a", t0), textEvent("e4", "U3", "a", t0)})
 		if err != nil || n != 1 {
 			t.Fatalf("Accept of one id twice in a request = %d, %v; want 1", n, err)
@@ -152,51 +156,23 @@ func TestAcceptDedupe(t *testing.T) {
 			t.Fatalf("Backlog = %d, want 5", n)
 		}
 
-		items, err := db.PendingEvents(ctx, "U1", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
+		items := storagetest.Pending(t, db, "U1")
 		var ids []string
 		for _, it := range items {
 			ids = append(ids, it.Event.ID)
 		}
 		if got := strings.Join(ids, ","); got != "e1,e2,e3" {
-			t.Fatalf("pending order %s, want e1,e2,e3", got)
+			t.Fatalf("pending %s, want e1,e2,e3", got)
 		}
-		if items[1].Event.Text != "コードは[code]です" {
-			t.Fatalf("stored text %q: not redacted", items[1].Event.Text)
-		}
-		if !items[1].Event.Timestamp.Equal(t0.Add(time.Second)) {
-			t.Fatalf("timestamp %v", items[1].Event.Timestamp)
+		if items[1].Event.Text != "コードは[code]です" || !items[1].Event.Timestamp.Equal(t0.Add(time.Second)) {
+			t.Fatalf("stored event %+v", items[1].Event)
 		}
 	})
 }
 
-func TestPendingOrderByEventTime(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
-		// Accepted out of order (a redelivery of an older event arrives late).
-		for _, ev := range []bot.Event{
-			textEvent("b", "U1", "2", t0.Add(2*time.Second)),
-			textEvent("a", "U1", "1", t0.Add(1500*time.Millisecond)),
-			textEvent("c", "U1", "3", t0.Add(10*time.Second)),
-		} {
-			if _, err := db.Accept(ctx, []bot.Event{ev}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		items, _ := db.PendingEvents(ctx, "U1", 10)
-		var ids []string
-		for _, it := range items {
-			ids = append(ids, it.Event.ID)
-		}
-		if got := strings.Join(ids, ","); got != "a,b,c" {
-			t.Fatalf("order %s, want a,b,c", got)
-		}
-	})
-}
-
-func plainPlan(reply string) func(bot.TurnContext) (bot.TurnPlan, error) {
+// plainPlan answers every text with reply (none when ""), moving the
+// session one node on.
+func plainPlan(reply string) bot.PlanFunc {
 	return func(tc bot.TurnContext) (bot.TurnPlan, error) {
 		st := tc.State
 		st.Node = "n" + fmt.Sprint(len(st.History)+1)
@@ -207,55 +183,77 @@ func plainPlan(reply string) func(bot.TurnContext) (bot.TurnPlan, error) {
 			p.Open = &bot.Opening{Owner: bot.OwnerBot, PackID: "p", PackVersion: "1"}
 		}
 		if reply != "" {
-			p.Reply = &bot.Reply{Messages: []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"type":"text","text":%q}`, reply))}, Author: bot.AuthorBot, Trace: tr}
+			p.Reply = &bot.Reply{Messages: []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"type":"text","text":%q}`, reply))},
+				Bubbles: []bot.Bubble{{Type: "text", Text: reply}}, Author: bot.AuthorBot, Trace: tr}
 		}
 		return p, nil
 	}
 }
 
-func TestRunTurn(t *testing.T) {
+// claim claims chats without waiting, failing the test on error.
+func claim(t testing.TB, db *storage.DB, plan bot.PlanFunc, chats ...string) *bot.Claim {
+	t.Helper()
+	c, err := db.Claim(context.Background(), chats, false, t0, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// sentAll finishes a claim with every row it holds delivered by reply.
+func sentAll(t testing.TB, c *bot.Claim) {
+	t.Helper()
+	var done []bot.DeliveryOutcome
+	for _, ct := range c.Chats {
+		for _, o := range ct.Undelivered {
+			done = append(done, bot.DeliveryOutcome{Out: o, Delivery: bot.Delivery{Via: "push", RequestID: "req-u"}})
+		}
+		if ct.Out != nil {
+			done = append(done, bot.DeliveryOutcome{Out: *ct.Out, Delivery: bot.Delivery{Via: "reply", RequestID: "req-1"}})
+		}
+	}
+	if err := c.Finish(context.Background(), done, t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClaimRunsTheNextTurn: a claim runs the first pending event of a chat
+// by event time, stores its reply in the outbox (attempted, as it may go
+// out at once) and logs it once its delivery is recorded; the session
+// carries over to the next turn, and a processed event never runs again.
+func TestClaimRunsTheNextTurn(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		if _, err := db.Accept(ctx, []bot.Event{textEvent("e1", "U1", "メールはtaro@example.comです", t0)}); err != nil {
-			t.Fatal(err)
+		// Accepted out of order (a redelivery of an older event arrives late).
+		for _, ev := range []bot.Event{
+			textEvent("e2", "U1", "次", t0.Add(2*time.Second)),
+			textEvent("e1", "U1", "メールはt***@example.comです", t0.Add(1500*time.Millisecond)),
+		} {
+			if _, err := db.Accept(ctx, []bot.Event{ev}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		items, _ := db.PendingEvents(ctx, "U1", 10)
-		out, err := db.RunTurn(ctx, items[0], t0.Add(time.Second), plainPlan("はい"))
-		if err != nil {
-			t.Fatal(err)
+		c := claim(t, db, plainPlan("はい"), "U1")
+		ct := c.Chats["U1"]
+		if ct == nil || ct.Item == nil || ct.Item.Event.ID != "e1" || !ct.More || ct.Err != nil {
+			t.Fatalf("claim %+v", ct)
 		}
-		if out == nil || out.ReplyToken != "rte1" || out.ChatID != "U1" || len(out.RetryKey) != 36 || len(out.Messages) != 1 {
+		out := ct.Out
+		if out == nil || out.ID == 0 || out.ReplyToken != "rte1" || out.ChatID != "U1" || len(out.RetryKey) != 36 || len(out.Messages) != 1 || out.Attempted {
 			t.Fatalf("outgoing %+v", out)
 		}
-		// Processed once only.
-		if _, err := db.RunTurn(ctx, items[0], t0, plainPlan("again")); !errors.Is(err, bot.ErrNotPending) {
-			t.Fatalf("second RunTurn: %v, want ErrNotPending", err)
+		// The row is stored attempted; the Outgoing for the first send says not.
+		var row storage.OutboxRow
+		db.Gorm().First(&row, out.ID)
+		if !row.Attempted || row.Status != storage.StatusPending {
+			t.Fatalf("outbox row %+v", row)
 		}
-		if n, _ := db.Backlog(ctx); n != 0 {
-			t.Fatalf("backlog %d", n)
-		}
-		und, err := db.Undelivered(ctx, "U1")
-		// The row has a reply token: the turn stored it as attempted
-		// (TurnMarksAttempted), but the Outgoing to send first says not.
-		if err != nil || len(und) != 1 || und[0].ID != out.ID || !und[0].Attempted || out.Attempted || out.ReplyToken == "" {
-			t.Fatalf("Undelivered = %+v, %v (RunTurn returned %+v)", und, err, out)
-		}
-		if err := db.MarkAttempted(ctx, out.ID); err != nil {
-			t.Fatal(err)
-		}
-		und, _ = db.Undelivered(ctx, "U1")
-		if !und[0].Attempted {
-			t.Fatal("Attempted not stored")
-		}
-		if err := db.MarkSent(ctx, *out, bot.Delivery{Via: "reply", RequestID: "req-1"}, t0.Add(2*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		if und, _ = db.Undelivered(ctx, "U1"); len(und) != 0 {
-			t.Fatalf("still undelivered: %+v", und)
-		}
+		sentAll(t, c)
 
 		convs, err := db.Conversations(ctx, "U1")
-		if err != nil || len(convs) != 1 || convs[0].Status != storage.ConversationOpen || convs[0].Owner != bot.OwnerBot || convs[0].PackID != "p" || convs[0].Node != "n1" {
+		if err != nil || len(convs) != 1 || convs[0].Status != storage.ConversationOpen || convs[0].Owner != bot.OwnerBot || convs[0].PackID != "p" || convs[0].Node != "n1" ||
+			!convs[0].LastActivityAt.Equal(t0.Add(1500*time.Millisecond)) {
 			t.Fatalf("conversations %+v, %v", convs, err)
 		}
 		msgs, _ := db.Messages(ctx, convs[0].ID)
@@ -263,46 +261,150 @@ func TestRunTurn(t *testing.T) {
 			t.Fatalf("%d messages, want 2", len(msgs))
 		}
 		in, outMsg := msgs[0], msgs[1]
-		if in.Direction != storage.DirectionIn || in.Text != "メールはt***@example.comです" || in.LineMessageID != "me1" || in.NodeAfter != "n1" || in.Reason != dialog.ReasonAnswer {
+		if in.Direction != storage.DirectionIn || in.Author != bot.AuthorUser || in.Text != "メールはt***@example.comです" || in.LineMessageID != "me1" ||
+			in.NodeAfter != "n1" || in.Reason != dialog.ReasonAnswer {
 			t.Fatalf("inbound %+v", in)
 		}
-		if outMsg.Direction != storage.DirectionOut || outMsg.Text != "はい" || outMsg.DeliveryStatus != storage.StatusSent || outMsg.Via != "reply" || outMsg.RequestID != "req-1" || outMsg.SentAt == nil {
+		if outMsg.Direction != storage.DirectionOut || outMsg.Author != bot.AuthorBot || outMsg.Text != "はい" || outMsg.DeliveryStatus != storage.StatusSent ||
+			outMsg.Via != "reply" || outMsg.RequestID != "req-1" || outMsg.SentAt == nil || *outMsg.OutboxID != out.ID {
 			t.Fatalf("outbound %+v", outMsg)
 		}
+		db.Gorm().First(&row, out.ID)
+		if row.Status != storage.StatusSent || row.ReplyToken != "" || row.Via != "reply" {
+			t.Fatalf("outbox row after delivery %+v", row)
+		}
 
-		// The session carries over to the next turn.
-		if _, err := db.Accept(ctx, []bot.Event{textEvent("e2", "U1", "次", t0.Add(time.Minute))}); err != nil {
-			t.Fatal(err)
-		}
-		items, _ = db.PendingEvents(ctx, "U1", 10)
-		var seen dialog.State
-		_, err = db.RunTurn(ctx, items[0], t0.Add(time.Minute), func(tc bot.TurnContext) (bot.TurnPlan, error) {
-			seen = tc.State
-			if tc.Conversation == nil || tc.Conversation.ID != convs[0].ID {
-				t.Errorf("conversation %+v, want %d", tc.Conversation, convs[0].ID)
-			}
+		// The next claim runs e2 with the session e1 left, in the same conversation.
+		var seen bot.TurnContext
+		c = claim(t, db, func(tc bot.TurnContext) (bot.TurnPlan, error) {
+			seen = tc
 			return plainPlan("")(tc)
-		})
-		if err != nil {
-			t.Fatal(err)
+		}, "U1")
+		if ct := c.Chats["U1"]; ct.Item == nil || ct.Item.Event.ID != "e2" || ct.More || ct.Out != nil {
+			t.Fatalf("second claim %+v", ct)
 		}
-		if seen.Node != "n1" {
-			t.Fatalf("session node %q, want n1", seen.Node)
+		sentAll(t, c)
+		if seen.State.Node != "n1" || seen.Conversation == nil || seen.Conversation.ID != convs[0].ID || seen.Conversation.Owner != bot.OwnerBot {
+			t.Fatalf("second turn saw %+v", seen)
+		}
+		c = claim(t, db, plainPlan("again"), "U1")
+		if ct := c.Chats["U1"]; ct.Item != nil {
+			t.Fatalf("a processed event ran again: %+v", ct)
+		}
+		sentAll(t, c)
+		if n, _ := db.Backlog(ctx); n != 0 {
+			t.Fatalf("backlog %d", n)
 		}
 	})
 }
 
+// TestClaimBatch: one claim runs the next event of several chats in one
+// transaction. An event whose plan fails is left pending (the others are
+// committed), a chat with undelivered outbox rows gets them back instead of
+// a turn, and a chat held elsewhere is left out.
+func TestClaimBatch(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		for _, ev := range []bot.Event{
+			textEvent("a1", "UA", "a", t0), textEvent("b1", "UB", "boom", t0), textEvent("c1", "UC", "c", t0),
+			textEvent("c2", "UC", "c", t0.Add(time.Second)), textEvent("h1", "UH", "h", t0),
+		} {
+			if _, err := db.Accept(ctx, []bot.Event{ev}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// UC's first turn is committed but its reply not delivered (a crash).
+		if err := claim(t, db, plainPlan("c"), "UC").Finish(ctx, nil, t0); err != nil {
+			t.Fatal(err)
+		}
+		held, err := db.LockChat(ctx, "UH")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held()
+		boom := errors.New("boom")
+		c := claim(t, db, func(tc bot.TurnContext) (bot.TurnPlan, error) {
+			if tc.Item.Event.Text == "boom" {
+				return bot.TurnPlan{}, boom
+			}
+			return plainPlan("ok")(tc)
+		}, "UA", "UB", "UC", "UH", "UA")
+		if len(c.Chats) != 3 || c.Chats["UH"] != nil {
+			t.Fatalf("claimed %v, want UA, UB and UC", c.Chats)
+		}
+		if ct := c.Chats["UA"]; ct.Item == nil || ct.Out == nil || ct.Err != nil {
+			t.Fatalf("UA %+v", ct)
+		}
+		if ct := c.Chats["UB"]; ct.Item == nil || !errors.Is(ct.Err, boom) || ct.Out != nil {
+			t.Fatalf("UB %+v", ct)
+		}
+		if ct := c.Chats["UC"]; ct.Item != nil || len(ct.Undelivered) != 1 || !ct.Undelivered[0].Attempted || ct.Undelivered[0].Log == nil {
+			t.Fatalf("UC %+v", ct)
+		}
+		sentAll(t, c)
+		for chat, want := range map[string]int{"UA": 0, "UB": 1, "UC": 1, "UH": 1} {
+			if got := len(storagetest.Pending(t, db, chat)); got != want {
+				t.Errorf("%s: %d pending, want %d", chat, got, want)
+			}
+		}
+		if n := storagetest.Count(t, db, "messages", "direction = ? AND text = ?", storage.DirectionOut, "c"); n != 1 {
+			t.Errorf("UC's undelivered reply logged %d times, want once", n)
+		}
+	})
+}
+
+// TestFinishRecordsOneByOneWhenRefused: when the database refuses a
+// batch's delivery records because of one bad row, the others are recorded
+// on their own, and only the bad one stays pending.
+func TestFinishRecordsOneByOneWhenRefused(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		chats := []string{"U1", "U2", "U3"}
+		for _, chat := range chats {
+			if _, err := db.Accept(ctx, []bot.Event{textEvent(chat+"-1", chat, "x", t0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := claim(t, db, plainPlan("ok"), chats...)
+		var done []bot.DeliveryOutcome
+		for _, chat := range chats {
+			out := *c.Chats[chat].Out
+			if chat == "U2" {
+				l := *out.Log
+				l.ConversationID = 1 << 40 // no such conversation: its log rows break a foreign key
+				out.Log = &l
+			}
+			done = append(done, bot.DeliveryOutcome{Out: out, Delivery: bot.Delivery{Via: "reply"}})
+		}
+		if err := c.Finish(ctx, done, t0); err == nil {
+			t.Fatal("Finish: want the bad row's error")
+		}
+		var rows []storage.OutboxRow
+		db.Gorm().Order("chat_id").Find(&rows)
+		for _, r := range rows {
+			want := storage.StatusSent
+			if r.ChatID == "U2" {
+				want = storage.StatusPending
+			}
+			if r.Status != want {
+				t.Errorf("%s: %s, want %s", r.ChatID, r.Status, want)
+			}
+		}
+		// The chats were released.
+		sentAll(t, claim(t, db, plainPlan(""), chats...))
+	})
+}
+
 func TestFailEvent(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		db.Accept(ctx, []bot.Event{textEvent("e1", "U1", "x", t0)})
-		items, _ := db.PendingEvents(ctx, "U1", 10)
-		boom := errors.New("boom")
-		if _, err := db.RunTurn(ctx, items[0], t0, func(bot.TurnContext) (bot.TurnPlan, error) { return bot.TurnPlan{}, boom }); !errors.Is(err, boom) {
-			t.Fatalf("RunTurn error %v", err)
-		}
+		seq := storagetest.Pending(t, db, "U1")[0].Seq
 		for i := 1; i <= 3; i++ {
-			failed, err := db.FailEvent(ctx, items[0].Seq, "boom", 3, t0)
+			failed, err := db.FailEvent(ctx, seq, "boom", 3, t0)
 			if err != nil || failed != (i == 3) {
 				t.Fatalf("attempt %d: failed=%v err=%v", i, failed, err)
 			}
@@ -313,7 +415,44 @@ func TestFailEvent(t *testing.T) {
 	})
 }
 
+// TestDeliveryOfARowMadeBeforeVersion2: an outbox row whose messages were
+// logged when it was made (schema version 1) has its log entries updated.
+func TestDeliveryOfARowMadeBeforeVersion2(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		g := db.Gorm()
+		if err := g.Create(&storage.User{ID: "U1", Kind: "user", CreatedAt: t0, UpdatedAt: t0}).Error; err != nil {
+			t.Fatal(err)
+		}
+		conv := storage.Conversation{UserID: "U1", Status: storage.ConversationOpen, Owner: bot.OwnerBot, StartedAt: t0, LastActivityAt: t0}
+		if err := g.Create(&conv).Error; err != nil {
+			t.Fatal(err)
+		}
+		row := storage.OutboxRow{ChatID: "U1", ReplyToken: "rt", RetryKey: "k", Messages: `[{"type":"text","text":"古い返信"}]`,
+			Status: storage.StatusPending, EventAt: t0, CreatedAt: t0}
+		if err := g.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		msg := storage.Message{ConversationID: conv.ID, Direction: storage.DirectionOut, Author: bot.AuthorBot, Type: "text", Text: "古い返信",
+			OutboxID: &row.ID, DeliveryStatus: storage.StatusPending, At: t0, CreatedAt: t0}
+		if err := g.Create(&msg).Error; err != nil {
+			t.Fatal(err)
+		}
+		c := claim(t, db, plainPlan(""), "U1")
+		if und := c.Chats["U1"].Undelivered; len(und) != 1 || und[0].Log != nil {
+			t.Fatalf("undelivered %+v; want the row without Log", und)
+		}
+		sentAll(t, c)
+		msgs, _ := db.Messages(ctx, conv.ID)
+		if len(msgs) != 1 || msgs[0].DeliveryStatus != storage.StatusSent || msgs[0].Via != "push" || msgs[0].RequestID != "req-u" || msgs[0].SentAt == nil {
+			t.Fatalf("log entries %+v", msgs)
+		}
+	})
+}
+
 func TestLockChat(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		var inside, max atomic.Int64
@@ -357,6 +496,7 @@ func TestLockChat(t *testing.T) {
 }
 
 func TestLockChatAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	u := storagetest.PostgresURL(t)
 	ctx := context.Background()
 	a := storagetest.Open(t, u)
@@ -384,7 +524,7 @@ func TestLockChatAcrossProcesses(t *testing.T) {
 	}
 	res := a.Gorm().Exec(`SELECT pg_terminate_backend(pid) FROM pg_locks
 		WHERE locktype = 'advisory' AND classid = 7101 AND objsubid = 2
-		AND objid = ((hashtext(?)::bigint & 4294967295)::text)::oid`, chat)
+		AND objid = ((hashtext(current_schema() || '/' || ?)::bigint & 4294967295)::text)::oid`, chat)
 	if res.Error != nil {
 		t.Fatal(res.Error)
 	}
@@ -397,54 +537,54 @@ func TestLockChatAcrossProcesses(t *testing.T) {
 	u3()
 }
 
-// TestLockChatWorkSeesPreviousHolder: the work LockChatWork reads is read
-// after the lock is granted, so it includes what the previous holder (in
-// another process) committed while the caller was waiting.
-func TestLockChatWorkSeesPreviousHolder(t *testing.T) {
+// TestClaimWaitsAndSeesPreviousHolder: a claim that waits for a chat
+// another process holds gets it once released, and reads what the holder
+// committed meanwhile.
+func TestClaimWaitsAndSeesPreviousHolder(t *testing.T) {
+	t.Parallel()
 	u := storagetest.PostgresURL(t)
 	ctx := context.Background()
 	a := storagetest.Open(t, u)
 	b := storagetest.Open(t, u)
-	for _, ev := range []bot.Event{textEvent("w1", "U1", "x", t0), textEvent("w2", "U1", "y", t0.Add(time.Second))} {
-		if _, err := a.Accept(ctx, []bot.Event{ev}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := a.Accept(ctx, []bot.Event{textEvent("w1", "U1", "x", t0), textEvent("w2", "U1", "y", t0.Add(time.Second))}); err != nil {
+		t.Fatal(err)
 	}
-	unlock, outs, items, err := a.LockChatWork(ctx, "U1", 32)
-	if err != nil || len(outs) != 0 || len(items) != 2 || items[0].Event.ID != "w1" || items[1].Event.ID != "w2" {
-		t.Fatalf("LockChatWork = %d undelivered, %+v, %v; want 0, w1 and w2", len(outs), items, err)
+	held := claim(t, a, plainPlan("a"), "U1") // runs w1; its reply stays undelivered
+	if ct := held.Chats["U1"]; ct.Item == nil || ct.Item.Event.ID != "w1" || ct.Out == nil {
+		t.Fatalf("a's claim %+v", ct)
 	}
-	type result struct {
-		outs  []bot.Outgoing
-		items []bot.InboxItem
-		err   error
-	}
-	got := make(chan result, 1)
+	got := make(chan *bot.Claim, 1)
 	go func() {
-		u2, outs, items, err := b.LockChatWork(ctx, "U1", 32)
-		if err == nil {
-			u2()
+		c, err := b.Claim(ctx, []string{"U1"}, true, t0, plainPlan("b"))
+		if err != nil {
+			t.Error(err)
 		}
-		got <- result{outs, items, err}
+		got <- c
 	}()
-	time.Sleep(100 * time.Millisecond) // b is waiting for the lock now
-	// While holding the lock, a processes w1: its reply is in the outbox, undelivered.
-	out, err := a.RunTurn(ctx, items[0], t0, func(bot.TurnContext) (bot.TurnPlan, error) {
-		return bot.TurnPlan{Open: &bot.Opening{Owner: bot.OwnerBot}, In: &bot.Inbound{Type: "text"},
-			Reply: &bot.Reply{Messages: []json.RawMessage{json.RawMessage(`{"type":"text","text":"a"}`)}, Author: bot.AuthorBot}}, nil
-	})
-	if err != nil || out == nil {
-		t.Fatalf("RunTurn: %v, %v", out, err)
+	// Until b waits for the lock (a backend waiting on an advisory lock).
+	for {
+		var waiting int64
+		a.Gorm().Raw(`SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7101 AND objsubid = 2 AND NOT granted
+			AND objid = ((hashtext(current_schema() || '/' || 'U1')::bigint & 4294967295)::text)::oid`).Scan(&waiting)
+		if waiting > 0 {
+			break
+		}
+		select {
+		case c := <-got:
+			t.Fatalf("b claimed a held chat: %+v", c)
+		case <-time.After(time.Millisecond):
+		}
 	}
-	select {
-	case r := <-got:
-		t.Fatalf("b got the lock while a held it: %+v", r)
-	default:
+	if err := held.Finish(ctx, nil, t0); err != nil {
+		t.Fatal(err)
 	}
-	unlock()
-	r := <-got
-	if r.err != nil || len(r.outs) != 1 || r.outs[0].ID != out.ID || len(r.items) != 1 || r.items[0].Event.ID != "w2" {
-		t.Fatalf("after a's unlock b read %d undelivered (%+v), %d pending (%+v), %v; want outbox %d and w2",
-			len(r.outs), r.outs, len(r.items), r.items, r.err, out.ID)
+	c := <-got
+	if c == nil {
+		return
 	}
+	ct := c.Chats["U1"]
+	if ct == nil || len(ct.Undelivered) != 1 || ct.Undelivered[0].ID != held.Chats["U1"].Out.ID || ct.Item != nil {
+		t.Fatalf("b's claim %+v; want a's reply to deliver first", ct)
+	}
+	sentAll(t, c)
 }

@@ -13,9 +13,9 @@ import (
 )
 
 // BenchmarkLoggedTurn measures the database work of one turn, as the
-// pipeline does it: accept the event into the inbox, read it back, run the
-// turn transaction (session, conversation, inbound and outbound messages,
-// outbox row, inbox marked done), then mark the delivery attempted and sent.
+// pipeline does it: accept the event into the inbox, claim its chat (the
+// turn's transaction: session, conversation, inbound message, outbox row,
+// inbox marked done), then record the delivery (its messages logged).
 func BenchmarkLoggedTurn(b *testing.B) {
 	storagetest.EachB(b, benchLoggedTurns)
 }
@@ -26,6 +26,7 @@ func benchLoggedTurns(b *testing.B, db *storage.DB) {
 		json.RawMessage(`{"type":"text","text":"メールが届かないのですね。迷惑メールフォルダも確認してみてください。"}`),
 		json.RawMessage(`{"type":"text","text":"見つかりましたか？","quickReply":{"items":[{"type":"action","action":{"type":"postback","label":"はい","data":"go=email_resolved","displayText":"はい"}}]}}`),
 	}
+	bubbles := []bot.Bubble{{Type: "text", Text: "メールが届かないのですね。迷惑メールフォルダも確認してみてください。"}, {Type: "text", Text: "見つかりましたか？"}}
 	ctx := context.Background()
 	i := 0
 	b.ReportAllocs()
@@ -37,11 +38,7 @@ func benchLoggedTurns(b *testing.B, db *storage.DB) {
 		if _, err := db.Accept(ctx, []bot.Event{ev}); err != nil {
 			b.Fatal(err)
 		}
-		items, err := db.PendingEvents(ctx, chat, 32)
-		if err != nil || len(items) != 1 {
-			b.Fatalf("pending: %d, %v", len(items), err)
-		}
-		out, err := db.RunTurn(ctx, items[0], now, func(tc bot.TurnContext) (bot.TurnPlan, error) {
+		c, err := db.Claim(ctx, []string{chat}, false, now, func(tc bot.TurnContext) (bot.TurnPlan, error) {
 			st := tc.State
 			st.Node, st.LastSeen = "email_more_checks", now
 			tr := bot.LogTrace{NodeBefore: tc.State.Node, NodeAfter: "email_more_checks", TopicBefore: "email", TopicAfter: "email",
@@ -49,20 +46,21 @@ func benchLoggedTurns(b *testing.B, db *storage.DB) {
 			p := bot.TurnPlan{
 				In: &bot.Inbound{Type: "text", Text: ev.Text, Trace: tr}, State: &st,
 				Position: &bot.Position{Node: "email_more_checks", Topic: "email"},
-				Reply:    &bot.Reply{Messages: msgs, Author: bot.AuthorBot, Trace: tr},
+				Reply:    &bot.Reply{Messages: msgs, Bubbles: bubbles, Author: bot.AuthorBot, Trace: tr},
 			}
 			if tc.Conversation == nil {
 				p.Open = &bot.Opening{Owner: bot.OwnerBot, PackID: "microsoft-ja", PackVersion: "1"}
 			}
 			return p, nil
 		})
-		if err != nil || out == nil {
-			b.Fatalf("run turn: %v (outgoing %v)", err, out)
-		}
-		if err := db.MarkAttempted(ctx, out.ID); err != nil {
+		if err != nil {
 			b.Fatal(err)
 		}
-		if err := db.MarkSent(ctx, *out, bot.Delivery{Via: "reply", RequestID: "req"}, now); err != nil {
+		out := c.Chats[chat].Out
+		if out == nil {
+			b.Fatalf("no reply: %+v", c.Chats[chat])
+		}
+		if err := c.Finish(ctx, []bot.DeliveryOutcome{{Out: *out, Delivery: bot.Delivery{Via: "reply", RequestID: "req"}}}, now); err != nil {
 			b.Fatal(err)
 		}
 	}

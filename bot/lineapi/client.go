@@ -101,6 +101,7 @@ type Config struct {
 	// (default 50 s; LINE documents one minute).
 	ReplyWindow time.Duration
 	Now         func() time.Time // for tests; default time.Now
+	Metrics     *metrics.Metrics // default: metrics of its own
 }
 
 // Client is a bot.Sender on the Messaging API. It is safe for concurrent use.
@@ -114,6 +115,7 @@ type Client struct {
 	maxBackoff  time.Duration
 	replyWindow time.Duration
 	now         func() time.Time
+	metrics     *metrics.Metrics
 }
 
 var _ bot.Sender = (*Client)(nil)
@@ -164,6 +166,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	api, err := messaging_api.NewMessagingApiAPI(cfg.AccessToken,
 		messaging_api.WithEndpoint(strings.TrimRight(cfg.BaseURL, "/")),
 		messaging_api.WithHTTPClient(cfg.HTTPClient))
@@ -173,7 +178,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		api: api, replyURL: api.Url(pathReply), pushURL: api.Url(pathPush), log: cfg.Logger, maxAttempts: cfg.MaxAttempts,
 		baseBackoff: cfg.BaseBackoff, maxBackoff: cfg.MaxBackoff,
-		replyWindow: cfg.ReplyWindow, now: cfg.Now,
+		replyWindow: cfg.ReplyWindow, now: cfg.Now, metrics: cfg.Metrics,
 	}, nil
 }
 
@@ -454,6 +459,12 @@ func (c *Client) GetProfile(ctx context.Context, userID string) (Profile, error)
 	return p, err
 }
 
+// DisplayName is a user's display name from their profile (bot.ProfileSource).
+func (c *Client) DisplayName(ctx context.Context, userID string) (string, error) {
+	p, err := c.GetProfile(ctx, userID)
+	return p.DisplayName, err
+}
+
 // BotInfo is the bot's own account information.
 type BotInfo struct {
 	UserID      string
@@ -517,7 +528,7 @@ func (c *Client) observe(endpoint string, res *http.Response, err error) (int, s
 		reqID = res.Header.Get("X-Line-Request-Id")
 		label = strconv.Itoa(status)
 	}
-	metrics.LineAPICalls.WithLabelValues(endpoint, label).Inc()
+	c.metrics.LineAPICalls.WithLabelValues(endpoint, label).Inc()
 	switch {
 	case err == nil:
 		c.log.Debug("lineapi: call", slog.String("endpoint", endpoint), slog.Int("status", status), slog.String("request_id", reqID))

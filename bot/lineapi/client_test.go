@@ -25,6 +25,11 @@ const user = "U0123456789abcdef0123456789abcdef"
 
 func newClient(t *testing.T, fake *linefake.Server, logs *bytes.Buffer) *lineapi.Client {
 	t.Helper()
+	return newClientWith(t, fake, logs, nil)
+}
+
+func newClientWith(t *testing.T, fake *linefake.Server, logs *bytes.Buffer, m *metrics.Metrics) *lineapi.Client {
+	t.Helper()
 	var w = &bytes.Buffer{}
 	if logs != nil {
 		w = logs
@@ -37,6 +42,7 @@ func newClient(t *testing.T, fake *linefake.Server, logs *bytes.Buffer) *lineapi
 		MaxAttempts: 4,
 		BaseBackoff: time.Millisecond,
 		MaxBackoff:  4 * time.Millisecond,
+		Metrics:     m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -196,13 +202,14 @@ func TestSendAttemptedReply(t *testing.T) {
 func TestSendPushConflictIsSuccess(t *testing.T) {
 	fake := linefake.New()
 	defer fake.Close()
-	c := newClient(t, fake, nil)
+	m := metrics.New()
+	c := newClientWith(t, fake, nil, m)
 	out := outgoing("")
 	first, err := c.Send(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := testutil.ToFloat64(metrics.LineAPICalls.WithLabelValues(lineapi.EndpointPush, "409"))
+	before := testutil.ToFloat64(m.LineAPICalls.WithLabelValues(lineapi.EndpointPush, "409"))
 	again, err := c.Send(context.Background(), out)
 	if err != nil {
 		t.Fatalf("409 must count as delivered: %v", err)
@@ -213,7 +220,7 @@ func TestSendPushConflictIsSuccess(t *testing.T) {
 	if got := fake.Delivered(user); got != 1 {
 		t.Errorf("delivered = %d, want 1", got)
 	}
-	if got := testutil.ToFloat64(metrics.LineAPICalls.WithLabelValues(lineapi.EndpointPush, "409")) - before; got != 1 {
+	if got := testutil.ToFloat64(m.LineAPICalls.WithLabelValues(lineapi.EndpointPush, "409")) - before; got != 1 {
 		t.Errorf("push 409 metric grew by %v, want 1", got)
 	}
 }
@@ -283,9 +290,10 @@ func TestSendNeverLogsContents(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	fake := linefake.New()
 	defer fake.Close()
-	c := newClient(t, fake, nil)
-	ok := metrics.LineAPICalls.WithLabelValues(lineapi.EndpointReply, "200")
-	limited := metrics.LineAPICalls.WithLabelValues(lineapi.EndpointReply, "429")
+	m := metrics.New()
+	c := newClientWith(t, fake, nil, m)
+	ok := m.LineAPICalls.WithLabelValues(lineapi.EndpointReply, "200")
+	limited := m.LineAPICalls.WithLabelValues(lineapi.EndpointReply, "429")
 	okBefore, limitedBefore := testutil.ToFloat64(ok), testutil.ToFloat64(limited)
 	fake.FailNext(429, 1)
 	if _, err := c.Send(context.Background(), outgoing("tok-m")); err != nil {

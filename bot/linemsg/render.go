@@ -56,9 +56,22 @@ func Messages(replies []dialog.Reply) ([]messaging_api.MessageInterface, error) 
 	return out, nil
 }
 
-// Render converts replies to JSON message objects, ready to store in the
-// outbox. The returned bytes may be shared with other calls: read only.
-func Render(replies []dialog.Reply) ([]json.RawMessage, error) {
+// Renderer converts replies to JSON message objects, ready to store in the
+// outbox, keeping each reply's JSON: replies come from the knowledge pack,
+// so the same few hundred recur, and the SDK's encoders were about a tenth
+// of a turn's CPU under load. The cache is bounded: once full, further
+// replies are encoded each time. The zero Renderer is ready to use; it is
+// safe for concurrent use.
+type Renderer struct {
+	mu    sync.RWMutex
+	cache map[string]json.RawMessage
+}
+
+const maxCached = 4096
+
+// Render converts replies to JSON message objects. The returned bytes may
+// be shared with other calls: read only.
+func (c *Renderer) Render(replies []dialog.Reply) ([]json.RawMessage, error) {
 	msgs, err := Messages(replies)
 	if err != nil {
 		return nil, err
@@ -66,46 +79,71 @@ func Render(replies []dialog.Reply) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(msgs))
 	for i, m := range msgs {
 		key := cacheKey(replies[i])
-		if b, ok := cache.get(key); ok {
-			out[i] = b
-			continue
+		c.mu.RLock()
+		b, ok := c.cache[key]
+		c.mu.RUnlock()
+		if !ok {
+			if b, err = json.Marshal(m); err != nil {
+				return nil, fmt.Errorf("linemsg: encode message %d: %w", i, err)
+			}
+			c.mu.Lock()
+			if c.cache == nil {
+				c.cache = map[string]json.RawMessage{}
+			}
+			if len(c.cache) < maxCached {
+				c.cache[key] = b
+			}
+			c.mu.Unlock()
 		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			return nil, fmt.Errorf("linemsg: encode message %d: %w", i, err)
-		}
-		cache.put(key, b)
 		out[i] = b
 	}
 	return out, nil
 }
 
-// cache keeps each reply's JSON. Replies come from the knowledge pack, so
-// the same few hundred recur, and the SDK's encoders were about a tenth of
-// a turn's CPU under load. It is bounded: once full, further replies are
-// encoded each time.
-var cache = renderCache{m: map[string]json.RawMessage{}}
-
-const maxCached = 4096
-
-type renderCache struct {
-	mu sync.RWMutex
-	m  map[string]json.RawMessage
+// Render is Renderer.Render without a cache.
+func Render(replies []dialog.Reply) ([]json.RawMessage, error) {
+	return new(Renderer).Render(replies)
 }
 
-func (c *renderCache) get(key string) (json.RawMessage, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	b, ok := c.m[key]
-	return b, ok
-}
-
-func (c *renderCache) put(key string, b json.RawMessage) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) < maxCached {
-		c.m[key] = b
+// LogText is how the conversation log shows the message a reply becomes:
+// its type, and what the user reads (a template's title and text).
+func LogText(r dialog.Reply) (typ, text string) {
+	if r.Buttons == nil {
+		return "text", r.Text
 	}
+	if r.Buttons.Title != "" && r.Text != "" {
+		return "template", r.Buttons.Title + "\n" + r.Text
+	}
+	if r.Text != "" {
+		return "template", r.Text
+	}
+	return "template", r.Buttons.AltText
+}
+
+// LogTextOf is LogText for a stored message object (of an outbox row made
+// before the log text was stored with it).
+func LogTextOf(raw json.RawMessage) (typ, text string) {
+	var m struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		AltText  string `json:"altText"`
+		Template struct {
+			Title string `json:"title"`
+			Text  string `json:"text"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "unknown", ""
+	}
+	switch {
+	case m.Text != "":
+		return m.Type, m.Text
+	case m.Template.Text != "" && m.Template.Title != "":
+		return m.Type, m.Template.Title + "\n" + m.Template.Text
+	case m.Template.Text != "":
+		return m.Type, m.Template.Text
+	}
+	return m.Type, m.AltText
 }
 
 // cacheKey names everything of r that shapes its message object; fields are

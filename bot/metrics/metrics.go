@@ -1,6 +1,7 @@
 // Package metrics defines the Prometheus metrics the service exports on
-// /metrics. They live on their own registry so tests can read them and no
-// global default state leaks between packages.
+// /metrics. Each Metrics value has its own registry, handed to the parts
+// that count (webhook, pipeline, LINE client): no global state, so tests
+// can run side by side and read what they counted.
 package metrics
 
 import (
@@ -8,60 +9,66 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// Registry holds every todoku metric plus the Go and process collectors.
-var Registry = prometheus.NewRegistry()
+// Metrics holds every todoku metric and the registry that exports them with
+// the Go and process collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
 
-var (
 	// WebhookRequests counts POST /callback requests by HTTP status.
-	WebhookRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "todoku_webhook_requests_total",
-		Help: "Webhook requests by HTTP status code.",
-	}, []string{"status"})
-
-	// Events counts accepted webhook events by type ("duplicate" for redeliveries skipped).
-	Events = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "todoku_events_total",
-		Help: "Webhook events by type, and duplicates skipped.",
-	}, []string{"type"})
-
+	WebhookRequests *prometheus.CounterVec
+	// Events counts webhook events by type, and duplicates skipped.
+	Events *prometheus.CounterVec
 	// ProcessingSeconds measures from inbox commit to the reply being handed to LINE.
-	ProcessingSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "todoku_event_processing_seconds",
-		Help:    "Time from accepting an event to finishing its processing.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	})
-
+	ProcessingSeconds prometheus.Histogram
 	// LineAPICalls counts Messaging API calls by endpoint and status code ("error" for transport errors).
-	LineAPICalls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "todoku_line_api_calls_total",
-		Help: "LINE Messaging API calls by endpoint and status.",
-	}, []string{"endpoint", "status"})
-
+	LineAPICalls *prometheus.CounterVec
 	// InboxBacklog is the number of accepted events not yet processed.
-	InboxBacklog = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "todoku_inbox_backlog",
-		Help: "Accepted webhook events waiting to be processed.",
-	})
-
-	// BatchEvents counts the events each batch of chats ran together
-	// (batches of one chat go the one-chat way and are not counted).
-	BatchEvents = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "todoku_batch_events",
-		Help:    "Events whose turns ran in one transaction, per batch of several chats.",
-		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
-	})
-
+	InboxBacklog prometheus.Gauge
+	// BatchEvents counts the events whose turns ran in one transaction.
+	BatchEvents prometheus.Histogram
 	// DeliveryFailures counts outgoing messages given up on after retries.
-	DeliveryFailures = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "todoku_delivery_failures_total",
-		Help: "Outgoing messages marked failed after bounded retries.",
-	})
-)
+	DeliveryFailures prometheus.Counter
+}
 
-func init() {
-	Registry.MustRegister(
+// New returns the metrics on a registry of their own.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		WebhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "todoku_webhook_requests_total",
+			Help: "Webhook requests by HTTP status code.",
+		}, []string{"status"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "todoku_events_total",
+			Help: "Webhook events by type (redeliveries included), and duplicates skipped.",
+		}, []string{"type"}),
+		ProcessingSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "todoku_event_processing_seconds",
+			Help:    "Time from accepting an event to finishing its processing.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		LineAPICalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "todoku_line_api_calls_total",
+			Help: "LINE Messaging API calls by endpoint and status.",
+		}, []string{"endpoint", "status"}),
+		InboxBacklog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "todoku_inbox_backlog",
+			Help: "Accepted webhook events waiting to be processed.",
+		}),
+		BatchEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "todoku_batch_events",
+			Help:    "Events whose turns ran in one transaction, per batch of chats.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
+		DeliveryFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "todoku_delivery_failures_total",
+			Help: "Outgoing messages marked failed after bounded retries.",
+		}),
+	}
+	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		WebhookRequests, Events, ProcessingSeconds, LineAPICalls, InboxBacklog, DeliveryFailures, BatchEvents,
+		m.WebhookRequests, m.Events, m.ProcessingSeconds, m.LineAPICalls, m.InboxBacklog, m.DeliveryFailures, m.BatchEvents,
 	)
+	return m
 }

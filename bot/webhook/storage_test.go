@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"context"
 	"log/slog"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 // what is stored, and a closed database answers 503.
 func TestWebhookOnStorage(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
 		var woken atomic.Int32
 		h := webhook.New(webhook.Config{ChannelSecret: secret, Inbox: db, Logger: slog.New(slog.DiscardHandler),
 			Notify: func(...string) { woken.Add(1) }})
@@ -45,10 +43,7 @@ func TestWebhookOnStorage(t *testing.T) {
 		if n := woken.Load(); n != 8 {
 			t.Errorf("workers woken %d times, want 8 (once per acknowledged copy)", n)
 		}
-		items, err := db.PendingEvents(ctx, "Uwebhookstore0000000000000000001", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
+		items := storagetest.Pending(t, db, "Uwebhookstore0000000000000000001")
 		if len(items) != 1 {
 			t.Fatalf("%d pending events, want 1", len(items))
 		}

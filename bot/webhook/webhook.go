@@ -2,9 +2,8 @@
 // the body, checks the signature with the SDK over the raw bytes, converts
 // the events (text redacted), commits them to the durable inbox and only then
 // answers 200. Processing happens elsewhere: the handler just wakes the
-// workers with the chats' ids. Events are counted by type in the inbox
-// (metrics.Events, where duplicates are known); requests by status here
-// (metrics.WebhookRequests).
+// workers with the chats' ids. It counts requests by status and events by
+// type, with the duplicates the inbox skipped.
 package webhook
 
 import (
@@ -47,9 +46,10 @@ type Config struct {
 	// after every successful Accept, duplicates included (waking a worker
 	// with nothing pending is cheap; missing a wake-up delays a reply).
 	Notify        func(userIDs ...string)
-	Logger        *slog.Logger  // default slog.Default()
-	MaxBody       int64         // default 1 MiB
-	AcceptTimeout time.Duration // default 5 s
+	Logger        *slog.Logger     // default slog.Default()
+	Metrics       *metrics.Metrics // default: metrics of its own
+	MaxBody       int64            // default 1 MiB
+	AcceptTimeout time.Duration    // default 5 s
 }
 
 // Handler serves POST /callback. It is an http.Handler; Register mounts it on gin.
@@ -58,6 +58,7 @@ type Handler struct {
 	inbox         bot.Inbox
 	notify        func(...string)
 	log           *slog.Logger
+	metrics       *metrics.Metrics
 	maxBody       int64
 	acceptTimeout time.Duration
 }
@@ -73,9 +74,12 @@ func New(cfg Config) *Handler {
 	if cfg.AcceptTimeout <= 0 {
 		cfg.AcceptTimeout = DefaultAcceptTimeout
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	return &Handler{
 		secret: cfg.ChannelSecret, inbox: cfg.Inbox, notify: cfg.Notify,
-		log: cfg.Logger, maxBody: cfg.MaxBody, acceptTimeout: cfg.AcceptTimeout,
+		log: cfg.Logger, metrics: cfg.Metrics, maxBody: cfg.MaxBody, acceptTimeout: cfg.AcceptTimeout,
 	}
 }
 
@@ -142,6 +146,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, "temporarily unavailable, please retry")
 		return
 	}
+	for _, ev := range events {
+		h.metrics.Events.WithLabelValues(eventType(ev)).Inc()
+	}
+	if dups := len(events) - fresh; dups > 0 {
+		h.metrics.Events.WithLabelValues("duplicate").Add(float64(dups))
+	}
 	h.ok(w, r, st, fresh)
 	if h.notify != nil {
 		// Also for duplicates: a redelivery can reach this replica after the
@@ -155,7 +165,7 @@ func (h *Handler) ok(w http.ResponseWriter, r *http.Request, st Stats, fresh int
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush() // answer LINE before waking the workers
 	}
-	metrics.WebhookRequests.WithLabelValues("200").Inc()
+	h.metrics.WebhookRequests.WithLabelValues("200").Inc()
 	h.log.Debug("webhook: accepted", slog.String("remote", r.RemoteAddr),
 		slog.Int("events", st.Events), slog.Int("fresh", fresh))
 }
@@ -163,7 +173,7 @@ func (h *Handler) ok(w http.ResponseWriter, r *http.Request, st Stats, fresh int
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, reason string) {
 	b, _ := jsonError(reason)
 	writeJSON(w, status, b)
-	metrics.WebhookRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+	h.metrics.WebhookRequests.WithLabelValues(strconv.Itoa(status)).Inc()
 	level := slog.LevelWarn
 	if status == http.StatusServiceUnavailable {
 		level = slog.LevelError
@@ -177,6 +187,17 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// eventType is the metrics label: the message type for messages.
+func eventType(ev bot.Event) string {
+	if ev.Type == "message" && ev.MessageType != "" {
+		return "message." + ev.MessageType
+	}
+	if ev.Type == "" {
+		return "unknown"
+	}
+	return ev.Type
 }
 
 // keys returns each event's chat id (the user id in a one-to-one chat, else

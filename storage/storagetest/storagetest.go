@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/storage"
 )
 
@@ -238,4 +240,21 @@ func SQLiteFilesHold(t testing.TB, path, s string) bool {
 		}
 	}
 	return false
+}
+
+// Pending returns a chat's pending inbox events in processing order.
+func Pending(t testing.TB, db *storage.DB, chatID string) []bot.InboxItem {
+	t.Helper()
+	var rows []storage.InboxEvent
+	if err := db.Gorm().Where("chat_id = ? AND status = ?", chatID, storage.StatusPending).Order("event_at, id").Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	items := make([]bot.InboxItem, len(rows))
+	for i, r := range rows {
+		items[i] = bot.InboxItem{Seq: r.ID, AcceptedAt: r.AcceptedAt, Attempts: r.Attempts}
+		if err := json.Unmarshal([]byte(r.Payload), &items[i].Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return items
 }
