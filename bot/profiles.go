@@ -15,15 +15,15 @@ type ProfileSource interface {
 const profileMaxAge = 24 * time.Hour
 
 // refreshProfiles fills the display names of users whose conversation
-// opened, best effort and off the reply path, until ctx ends: at most once
-// per user a day in this process, one at a time. What it could not fetch
-// is left for the user's next conversation.
-func (p *Processor) refreshProfiles(ctx context.Context) {
+// opened, best effort and off the reply path, until stop is closed: at
+// most once per user a day in this process, one at a time. What it could
+// not fetch is left for the user's next conversation.
+func (p *Processor) refreshProfiles(ctx context.Context, stop <-chan struct{}) {
 	fetched := map[string]time.Time{}
 	for {
 		var id string
 		select {
-		case <-ctx.Done():
+		case <-stop:
 			return
 		case id = <-p.profile:
 		}

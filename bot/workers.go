@@ -92,7 +92,7 @@ func (w *Workers) Start(ctx context.Context) error {
 	}
 	w.wg.Go(w.sweepLoop)
 	if w.p.Profiles != nil {
-		w.wg.Go(func() { w.p.refreshProfiles(w.workCtx) })
+		w.wg.Go(func() { w.p.refreshProfiles(w.workCtx, w.stopSweep) })
 	}
 	return w.Recover(ctx)
 }

@@ -411,3 +411,37 @@ func TestWorkersBatch(t *testing.T) {
 		t.Logf("%d batches, %.1f events each", batches, events/float64(batches))
 	})
 }
+
+// profileSource answers display names from a map.
+type profileSource map[string]string
+
+func (p profileSource) DisplayName(_ context.Context, userID string) (string, error) {
+	return p[userID], nil
+}
+
+// TestDisplayNameFromProfile: when a user's conversation opens, their
+// display name is fetched and stored off the reply path, and the fetcher
+// stops with the workers.
+func TestDisplayNameFromProfile(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		p := newProcessor(db, &fakeEngine{}, &fakeSender{})
+		p.Profiles = profileSource{"U1": "山田 花子"}
+		w := bot.NewWorkers(p, 2)
+		if err := w.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Submit(context.Background(), text("e1", "U1", "こんにちは", t0)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "display name", func() bool {
+			u, err := db.User(context.Background(), "U1")
+			return err == nil && u.DisplayName == "山田 花子" && u.ProfileAt != nil
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown: %v (the profile fetcher kept the workers from stopping)", err)
+		}
+	})
+}
