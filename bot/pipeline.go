@@ -314,7 +314,9 @@ var nonText = map[string]bool{"sticker": true, "image": true, "video": true, "au
 func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	ev := tc.Item.Event
 	t := planner{p: p, tc: tc, plan: &plan, conv: tc.Conversation}
-	if pack := p.engine.Pack(); pack != nil {
+	if st := tc.State; st.PackID != "" {
+		t.packID, t.packVersion = st.PackID, st.PackVersion // the pack the conversation is with
+	} else if pack := p.engine.Pack(); pack != nil {
 		t.packID, t.packVersion = pack.ID, pack.Version
 	}
 	t.trace = LogTrace{NodeBefore: tc.State.Node, NodeAfter: tc.State.Node, PackID: t.packID, PackVersion: t.packVersion}
