@@ -30,6 +30,10 @@ type Stats struct {
 	// params.newRichMenuAliasId): LINE has already switched the menu, and
 	// the conversation has nothing to answer; dropped.
 	TabSwitch int
+	// NoSource counts events without a source (bot suspended or resumed,
+	// module and delivery events): no chat to answer or keep; dropped, so
+	// nothing waits in the inbox for the sweep.
+	NoSource int
 }
 
 // Parse converts a webhook body (already signature-checked) to inbox events.
@@ -63,6 +67,9 @@ func Parse(body []byte) ([]bot.Event, Stats, error) {
 			continue
 		case tabSwitch(raw):
 			st.TabSwitch++
+			continue
+		case ev.ChatID == "" && ev.SourceType == "":
+			st.NoSource++
 			continue
 		case seen[ev.ID]:
 			st.Repeated++

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"github.com/todoku/todoku/bot"
 	"github.com/todoku/todoku/bot/metrics"
 	"github.com/todoku/todoku/bot/webhook"
+	"github.com/todoku/todoku/redact"
 )
 
 const secret = "test-channel-secret-0123456789ab"
@@ -302,7 +304,7 @@ func TestEventConversion(t *testing.T) {
 			m := base("unfollow", nil)
 			delete(m, "source")
 			return m
-		}(), want: bot.Event{ID: "01EVunfollow", Type: "unfollow", Timestamp: when}},
+		}(), want: bot.Event{}}, // no chat: dropped (NoSource)
 		{name: "unknown event type keeps id, token and source", event: base("messageEdited", map[string]any{"replyToken": "rt2", "message": map[string]any{"type": "text", "id": "m1", "text": "x"}}),
 			want: user(bot.Event{Type: "messageEdited", ReplyToken: "rt2"})},
 		{name: "redelivery", event: base("follow", map[string]any{"replyToken": "rt", "deliveryContext": map[string]any{"isRedelivery": true}}),
@@ -317,13 +319,19 @@ func TestEventConversion(t *testing.T) {
 			m := msg(map[string]any{"type": "text", "id": "m1", "text": "いいえ"})
 			m["source"] = "Uuser"
 			return m
-		}(), want: bot.Event{ID: "01EVmessage", Type: "message", MessageType: "text", MessageID: "m1", Text: "いいえ", ReplyToken: "rt", Timestamp: when}},
+		}(), want: bot.Event{}}, // read without its source: no chat, dropped (NoSource)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			events, st, err := webhook.Parse(body(tt.event))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.ID == "" {
+				if len(events) != 0 || st.NoSource != 1 {
+					t.Fatalf("an event without a source was kept: %+v (%+v)", events, st)
+				}
+				return
 			}
 			if len(events) != 1 {
 				t.Fatalf("%d events (%+v)", len(events), st)
@@ -498,9 +506,10 @@ func TestParseFallbackStats(t *testing.T) {
 		accepted, fallback, skipped int
 	}{
 		{name: "well formed", body: string(body(textEvent("Ukkkk", "はい"))), accepted: 1},
-		{name: "source is a string", body: `{"events":[{"type":"message","webhookEventId":"01A","source":"U1","message":{"type":"text","id":"1","text":"はい"}}]}`, accepted: 1, fallback: 1},
+		// Read without its source, it has no chat to answer: dropped (NoSource).
+		{name: "source is a string", body: `{"events":[{"type":"message","webhookEventId":"01A","source":"U1","message":{"type":"text","id":"1","text":"はい"}}]}`, accepted: 0},
 		{name: "text is a number", body: `{"events":[{"type":"message","webhookEventId":"01B","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":5}}]}`, accepted: 1, fallback: 1},
-		{name: "non-objects skipped", body: `{"events":[1,null,"x",[],{"type":"follow","webhookEventId":"01C"}]}`, accepted: 1, skipped: 4},
+		{name: "non-objects skipped", body: `{"events":[1,null,"x",[],{"type":"follow","webhookEventId":"01C","source":{"type":"user","userId":"U1"}}]}`, accepted: 1, skipped: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -534,5 +543,78 @@ func TestParseTabSwitch(t *testing.T) {
 	}
 	if st.TabSwitch != 1 || len(events) != 2 || events[0].Data != "go=ask_method" || events[1].ID != "01DATE" {
 		t.Fatalf("stats %+v, events %+v", st, events)
+	}
+}
+
+// Events without a source (bot suspended, module events) have no chat: they
+// are dropped at the edge instead of waiting in the inbox.
+func TestParseNoSource(t *testing.T) {
+	suspended := map[string]any{"type": "botSuspended", "mode": "active", "timestamp": 1767225600000, "webhookEventId": "01SUSP"}
+	attached := map[string]any{"type": "module", "mode": "active", "timestamp": 1767225600000, "webhookEventId": "01MOD",
+		"module": map[string]any{"type": "attached", "botId": "U1", "scopes": []string{"message:send"}}}
+	events, st, err := webhook.Parse(body(suspended, attached, textEvent("Unosrc", "こんにちは")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.NoSource != 2 || len(events) != 1 || events[0].UserID != "Unosrc" {
+		t.Fatalf("stats %+v, events %+v", st, events)
+	}
+}
+
+// TestOfficialFixture reads every event of LINE's Python SDK webhook fixture
+// (testdata/line-bot-sdk-python) through the signed handler, one body each:
+// each is acknowledged, events of a chat are kept with the chat's id (the
+// group's or room's for groups and rooms), and text is kept redacted.
+func TestOfficialFixture(t *testing.T) {
+	raw, err := os.ReadFile("testdata/line-bot-sdk-python/webhook.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixture struct {
+		Events []map[string]any `json:"events"`
+	}
+	if err := json.Unmarshal(raw, &fixture); err != nil {
+		t.Fatal(err)
+	}
+	if len(fixture.Events) < 25 {
+		t.Fatalf("the fixture has %d events", len(fixture.Events))
+	}
+	for i, ev := range fixture.Events {
+		ev["webhookEventId"] = fmt.Sprintf("01FIXTURE%02d", i) // the fixture repeats one id
+		name := fmt.Sprintf("%02d_%s", i, ev["type"])
+		if m, ok := ev["message"].(map[string]any); ok {
+			name += "_" + fmt.Sprint(m["type"])
+		}
+		t.Run(name, func(t *testing.T) {
+			inbox := &memInbox{}
+			h, logs := newHandler(inbox, nil)
+			b := body(ev)
+			if got := post(h, b, sign(b, secret), logs); got.status != 200 {
+				t.Fatalf("status %d", got.status)
+			}
+			stored := inbox.stored()
+			src, _ := ev["source"].(map[string]any)
+			if len(stored) != 1 {
+				t.Fatalf("%d events kept, want 1", len(stored))
+			}
+			e := stored[0]
+			wantChat := fmt.Sprint(src["userId"])
+			switch src["type"] {
+			case "group":
+				wantChat = fmt.Sprint(src["groupId"])
+			case "room":
+				wantChat = fmt.Sprint(src["roomId"])
+			}
+			if e.ChatID != wantChat || e.SourceType != src["type"] || e.Type != ev["type"] {
+				t.Errorf("kept %+v, want chat %s (%s), type %s", e, wantChat, src["type"], ev["type"])
+			}
+			if m, ok := ev["message"].(map[string]any); ok && m["type"] == "text" && ev["type"] == "message" {
+				if want := redact.Text(fmt.Sprint(m["text"])); e.Text != want {
+					t.Errorf("text %q, want %q", e.Text, want)
+				}
+			} else if e.Text != "" {
+				t.Errorf("a %s event kept text %q", ev["type"], e.Text)
+			}
+		})
 	}
 }
