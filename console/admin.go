@@ -19,7 +19,7 @@ type accountsData struct {
 }
 
 func (c *Console) showAccounts(ctx *gin.Context, status int, errMsg string, d accountsData) {
-	accs, err := c.db.StaffAccounts(ctx)
+	accs, err := c.db.StaffAccounts(ctx.Request.Context())
 	if err != nil {
 		c.fail(ctx, err)
 		return
@@ -35,7 +35,7 @@ func (c *Console) handleAccounts(ctx *gin.Context) {
 func (c *Console) handleAccountCreate(ctx *gin.Context) {
 	u := current(ctx)
 	name := strings.TrimSpace(ctx.PostForm("name"))
-	gen, err := c.accounts.Create(ctx, name, ctx.PostForm("role"), "", u.Name)
+	gen, err := c.accounts.Create(ctx.Request.Context(), name, ctx.PostForm("role"), "", u.Name)
 	switch {
 	case errors.Is(err, storage.ErrExists):
 		c.showAccounts(ctx, http.StatusConflict, "「"+name+"」というアカウントはすでにあります。", accountsData{})
@@ -63,17 +63,17 @@ func (c *Console) handleAccountUpdate(ctx *gin.Context) {
 	var gen string
 	switch ctx.PostForm("action") {
 	case "role":
-		err = c.accounts.SetRole(ctx, name, ctx.PostForm("role"), u.Name)
+		err = c.accounts.SetRole(ctx.Request.Context(), name, ctx.PostForm("role"), u.Name)
 	case "disable":
-		err = c.accounts.SetDisabled(ctx, name, true, u.Name)
+		err = c.accounts.SetDisabled(ctx.Request.Context(), name, true, u.Name)
 	case "enable":
-		err = c.accounts.SetDisabled(ctx, name, false, u.Name)
+		err = c.accounts.SetDisabled(ctx.Request.Context(), name, false, u.Name)
 	case "reset":
 		keep := ""
 		if name == u.Name {
 			keep = u.sessionHash
 		}
-		gen, err = c.accounts.SetPassword(ctx, name, "", u.Name, keep)
+		gen, err = c.accounts.SetPassword(ctx.Request.Context(), name, "", u.Name, keep)
 	default:
 		c.showAccounts(ctx, http.StatusUnprocessableEntity, "不明な操作です。", accountsData{})
 		return
@@ -101,7 +101,7 @@ type tokensData struct {
 }
 
 func (c *Console) showTokens(ctx *gin.Context, status int, errMsg string, d tokensData) {
-	ts, err := c.db.APITokens(ctx)
+	ts, err := c.db.APITokens(ctx.Request.Context())
 	if err != nil {
 		c.fail(ctx, err)
 		return
@@ -115,7 +115,7 @@ func (c *Console) handleTokens(ctx *gin.Context) { c.showTokens(ctx, http.Status
 func (c *Console) handleTokenCreate(ctx *gin.Context) {
 	u := current(ctx)
 	name := strings.TrimSpace(ctx.PostForm("name"))
-	tok, err := c.accounts.CreateToken(ctx, name, ctx.PostForm("role"), u.Name)
+	tok, err := c.accounts.CreateToken(ctx.Request.Context(), name, ctx.PostForm("role"), u.Name)
 	switch {
 	case errors.Is(err, storage.ErrExists):
 		c.showTokens(ctx, http.StatusConflict, "「"+name+"」という有効なトークンはすでにあります。", tokensData{})
@@ -130,7 +130,7 @@ func (c *Console) handleTokenCreate(ctx *gin.Context) {
 
 func (c *Console) handleTokenRevoke(ctx *gin.Context) {
 	u := current(ctx)
-	err := c.accounts.RevokeToken(ctx, ctx.Param("name"), u.Name)
+	err := c.accounts.RevokeToken(ctx.Request.Context(), ctx.Param("name"), u.Name)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		c.showTokens(ctx, http.StatusNotFound, "その名前の有効なトークンはありません。", tokensData{})
@@ -150,7 +150,7 @@ const auditPage = 100
 
 func (c *Console) handleAudit(ctx *gin.Context) {
 	before, _ := strconv.ParseInt(ctx.Query("before"), 10, 64)
-	es, err := c.db.AuditEntries(ctx, before, auditPage)
+	es, err := c.db.AuditEntries(ctx.Request.Context(), before, auditPage)
 	if err != nil {
 		c.fail(ctx, err)
 		return

@@ -101,7 +101,7 @@ func (c *Console) apiConversationRow(ctx *gin.Context) (*storage.ConversationRow
 		apiError(ctx, http.StatusNotFound, "no such conversation")
 		return nil, false
 	}
-	conv, err := c.db.ConversationByID(ctx, id)
+	conv, err := c.db.ConversationByID(ctx.Request.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) {
 		apiError(ctx, http.StatusNotFound, "no such conversation")
 		return nil, false
@@ -118,7 +118,7 @@ func (c *Console) apiConversation(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	ms, err := c.db.Messages(ctx, conv.ID)
+	ms, err := c.db.Messages(ctx.Request.Context(), conv.ID)
 	if err != nil {
 		c.apiFail(ctx, err)
 		return
@@ -127,7 +127,7 @@ func (c *Console) apiConversation(ctx *gin.Context) {
 	for i, m := range ms {
 		out.Messages[i] = apiMsg(m)
 	}
-	c.audit(ctx, current(ctx).Principal, "conversation.view", itoa(conv.ID), "")
+	c.audit(ctx.Request.Context(), current(ctx).Principal, "conversation.view", itoa(conv.ID), "")
 	ctx.JSON(http.StatusOK, out)
 }
 
@@ -148,7 +148,7 @@ func (c *Console) apiResult(ctx *gin.Context, conv *storage.ConversationRow, sta
 	case err != nil:
 		c.apiFail(ctx, err)
 	default:
-		now, err := c.db.ConversationByID(ctx, conv.ID)
+		now, err := c.db.ConversationByID(ctx.Request.Context(), conv.ID)
 		if err != nil {
 			c.apiFail(ctx, err)
 			return
@@ -162,7 +162,7 @@ func (c *Console) apiTakeover(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	c.apiResult(ctx, conv, http.StatusOK, c.takeOver(ctx, conv, current(ctx).Principal))
+	c.apiResult(ctx, conv, http.StatusOK, c.takeOver(ctx.Request.Context(), conv, current(ctx).Principal))
 }
 
 func (c *Console) apiReply(ctx *gin.Context) {
@@ -177,7 +177,7 @@ func (c *Console) apiReply(ctx *gin.Context) {
 		apiError(ctx, http.StatusBadRequest, `want {"text": "..."}`)
 		return
 	}
-	c.apiResult(ctx, conv, http.StatusAccepted, c.reply(ctx, conv, current(ctx).Principal, body.Text))
+	c.apiResult(ctx, conv, http.StatusAccepted, c.reply(ctx.Request.Context(), conv, current(ctx).Principal, body.Text))
 }
 
 func (c *Console) apiHandback(ctx *gin.Context) {
@@ -194,7 +194,7 @@ func (c *Console) apiHandback(ctx *gin.Context) {
 			return
 		}
 	}
-	c.apiResult(ctx, conv, http.StatusOK, c.handBack(ctx, conv, current(ctx).Principal, body.Outcome))
+	c.apiResult(ctx, conv, http.StatusOK, c.handBack(ctx.Request.Context(), conv, current(ctx).Principal, body.Outcome))
 }
 
 type apiNote struct {
@@ -209,7 +209,7 @@ func (c *Console) apiNotes(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	ns, err := c.db.Notes(ctx, conv.ID)
+	ns, err := c.db.Notes(ctx.Request.Context(), conv.ID)
 	if err != nil {
 		c.apiFail(ctx, err)
 		return
@@ -233,7 +233,7 @@ func (c *Console) apiAddNote(ctx *gin.Context) {
 		apiError(ctx, http.StatusBadRequest, `want {"text": "..."} (at most 2,000 characters)`)
 		return
 	}
-	n, err := c.db.AddNote(ctx, conv.ID, current(ctx).Name, body.Text)
+	n, err := c.db.AddNote(ctx.Request.Context(), conv.ID, current(ctx).Name, body.Text)
 	if err != nil {
 		c.apiFail(ctx, err)
 		return
@@ -242,7 +242,7 @@ func (c *Console) apiAddNote(ctx *gin.Context) {
 }
 
 func (c *Console) apiTagsOf(ctx *gin.Context, conv *storage.ConversationRow, status int) {
-	ts, err := c.db.Tags(ctx, conv.ID)
+	ts, err := c.db.Tags(ctx.Request.Context(), conv.ID)
 	if err != nil {
 		c.apiFail(ctx, err)
 		return
@@ -273,7 +273,7 @@ func (c *Console) apiAddTag(ctx *gin.Context) {
 		apiError(ctx, http.StatusBadRequest, `want {"tag": "..."} (at most 32 characters, no / ? #)`)
 		return
 	}
-	if err := c.db.SetTag(ctx, conv.ID, tag, true, current(ctx).Name); err != nil {
+	if err := c.db.SetTag(ctx.Request.Context(), conv.ID, tag, true, current(ctx).Name); err != nil {
 		c.apiFail(ctx, err)
 		return
 	}
@@ -285,7 +285,7 @@ func (c *Console) apiRemoveTag(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := c.db.SetTag(ctx, conv.ID, ctx.Param("tag"), false, current(ctx).Name); err != nil {
+	if err := c.db.SetTag(ctx.Request.Context(), conv.ID, ctx.Param("tag"), false, current(ctx).Name); err != nil {
 		c.apiFail(ctx, err)
 		return
 	}
@@ -301,13 +301,13 @@ func (c *Console) apiSetOutcome(ctx *gin.Context) {
 		Outcome string `json:"outcome"`
 	}
 	_ = ctx.ShouldBindJSON(&body)
-	c.apiResult(ctx, conv, http.StatusOK, c.setOutcome(ctx, conv, current(ctx).Principal, body.Outcome))
+	c.apiResult(ctx, conv, http.StatusOK, c.setOutcome(ctx.Request.Context(), conv, current(ctx).Principal, body.Outcome))
 }
 
 // apiAudit lists the audit log, newest first, 100 at a time (?before=ID).
 func (c *Console) apiAudit(ctx *gin.Context) {
 	before, _ := strconv.ParseInt(ctx.Query("before"), 10, 64)
-	es, err := c.db.AuditEntries(ctx, before, auditPage)
+	es, err := c.db.AuditEntries(ctx.Request.Context(), before, auditPage)
 	if err != nil {
 		c.apiFail(ctx, err)
 		return

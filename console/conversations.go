@@ -96,7 +96,7 @@ func (c *Console) list(ctx *gin.Context, f storage.ConversationFilter) ([]storag
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := c.db.ListConversations(ctx, f, after, pageSize+1)
+	rows, err := c.db.ListConversations(ctx.Request.Context(), f, after, pageSize+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -130,7 +130,7 @@ func (c *Console) auditSearch(ctx *gin.Context, p Principal, f storage.Conversat
 	if f.Query != "" {
 		parts = append(parts, fmt.Sprintf("text(%d chars)", len([]rune(f.Query))))
 	}
-	c.audit(ctx, p, action, "", strings.Join(parts, " "))
+	c.audit(ctx.Request.Context(), p, action, "", strings.Join(parts, " "))
 }
 
 type listData struct {
@@ -162,8 +162,8 @@ func (c *Console) handleList(ctx *gin.Context) {
 	}
 	elapsed := time.Since(start)
 	c.auditSearch(ctx, u.Principal, f, "conversation.search")
-	topics, _ := c.db.Topics(ctx)
-	tags, _ := c.db.AllTags(ctx)
+	topics, _ := c.db.Topics(ctx.Request.Context())
+	tags, _ := c.db.AllTags(ctx.Request.Context())
 	q := ctx.Request.URL.Query()
 	q.Del("cursor")
 	qs := q.Encode()
@@ -187,11 +187,11 @@ type queueData struct {
 }
 
 func (c *Console) queueData(ctx *gin.Context) (queueData, error) {
-	w, o, err := c.db.Queue(ctx)
+	w, o, err := c.db.Queue(ctx.Request.Context())
 	if err != nil {
 		return queueData{}, err
 	}
-	v, err := c.db.QueueVersion(ctx)
+	v, err := c.db.QueueVersion(ctx.Request.Context())
 	if err != nil {
 		return queueData{}, err
 	}
@@ -212,7 +212,7 @@ func (c *Console) handleQueue(ctx *gin.Context) {
 // handleQueueLive answers the queue page's poll: 204 while nothing
 // changed, else the queue's body.
 func (c *Console) handleQueueLive(ctx *gin.Context) {
-	v, err := c.db.QueueVersion(ctx)
+	v, err := c.db.QueueVersion(ctx.Request.Context())
 	if err != nil {
 		ctx.Status(http.StatusServiceUnavailable)
 		return
@@ -241,23 +241,23 @@ type transcriptData struct {
 }
 
 func (c *Console) transcript(ctx *gin.Context, id int64) (transcriptData, error) {
-	conv, err := c.db.ConversationByID(ctx, id)
+	conv, err := c.db.ConversationByID(ctx.Request.Context(), id)
 	if err != nil {
 		return transcriptData{}, err
 	}
-	v, err := c.db.ConversationVersion(ctx, id)
+	v, err := c.db.ConversationVersion(ctx.Request.Context(), id)
 	if err != nil {
 		return transcriptData{}, err
 	}
-	ms, err := c.db.Transcript(ctx, id)
+	ms, err := c.db.Transcript(ctx.Request.Context(), id)
 	if err != nil {
 		return transcriptData{}, err
 	}
-	notes, err := c.db.Notes(ctx, id)
+	notes, err := c.db.Notes(ctx.Request.Context(), id)
 	if err != nil {
 		return transcriptData{}, err
 	}
-	tags, err := c.db.Tags(ctx, id)
+	tags, err := c.db.Tags(ctx.Request.Context(), id)
 	if err != nil {
 		return transcriptData{}, err
 	}
@@ -302,7 +302,7 @@ func (c *Console) handleTranscript(ctx *gin.Context) {
 	}
 	u := current(ctx)
 	if ctx.Query("ok") == "" { // not the page after one's own action: that view is the action's
-		c.audit(ctx, u.Principal, "conversation.view", strconv.FormatInt(id, 10), "")
+		c.audit(ctx.Request.Context(), u.Principal, "conversation.view", strconv.FormatInt(id, 10), "")
 	}
 	errMsg := ""
 	if by := ctx.Query("taken"); by != "" {
@@ -326,7 +326,7 @@ func (c *Console) handleTranscriptLive(ctx *gin.Context) {
 		ctx.Status(http.StatusNotFound)
 		return
 	}
-	v, err := c.db.ConversationVersion(ctx, id)
+	v, err := c.db.ConversationVersion(ctx.Request.Context(), id)
 	if err != nil {
 		ctx.Status(http.StatusNotFound)
 		return
@@ -349,7 +349,7 @@ func (c *Console) act(ctx *gin.Context, f func(conv *storage.ConversationRow, u 
 	if !ok {
 		return
 	}
-	conv, err := c.db.ConversationByID(ctx, id)
+	conv, err := c.db.ConversationByID(ctx.Request.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) {
 		c.renderError(ctx, http.StatusNotFound, "その会話は見つかりません。")
 		return
@@ -445,19 +445,19 @@ func cleanTag(s string) (string, error) {
 
 func (c *Console) handleTakeover(ctx *gin.Context) {
 	c.act(ctx, func(conv *storage.ConversationRow, u *signedIn) (string, error) {
-		return "takeover", c.takeOver(ctx, conv, u.Principal)
+		return "takeover", c.takeOver(ctx.Request.Context(), conv, u.Principal)
 	})
 }
 
 func (c *Console) handleReply(ctx *gin.Context) {
 	c.act(ctx, func(conv *storage.ConversationRow, u *signedIn) (string, error) {
-		return "sent", c.reply(ctx, conv, u.Principal, ctx.PostForm("text"))
+		return "sent", c.reply(ctx.Request.Context(), conv, u.Principal, ctx.PostForm("text"))
 	})
 }
 
 func (c *Console) handleHandback(ctx *gin.Context) {
 	c.act(ctx, func(conv *storage.ConversationRow, u *signedIn) (string, error) {
-		return "handback", c.handBack(ctx, conv, u.Principal, ctx.PostForm("outcome"))
+		return "handback", c.handBack(ctx.Request.Context(), conv, u.Principal, ctx.PostForm("outcome"))
 	})
 }
 
@@ -467,7 +467,7 @@ func (c *Console) handleNote(ctx *gin.Context) {
 		if text == "" || len([]rune(text)) > 2000 {
 			return "", errInvalid
 		}
-		_, err := c.db.AddNote(ctx, conv.ID, u.Name, text)
+		_, err := c.db.AddNote(ctx.Request.Context(), conv.ID, u.Name, text)
 		return "note", err
 	})
 }
@@ -478,18 +478,18 @@ func (c *Console) handleTag(ctx *gin.Context) {
 		if err != nil {
 			return "", err
 		}
-		return "tag", c.db.SetTag(ctx, conv.ID, tag, true, u.Name)
+		return "tag", c.db.SetTag(ctx.Request.Context(), conv.ID, tag, true, u.Name)
 	})
 }
 
 func (c *Console) handleUntag(ctx *gin.Context) {
 	c.act(ctx, func(conv *storage.ConversationRow, u *signedIn) (string, error) {
-		return "tag", c.db.SetTag(ctx, conv.ID, ctx.PostForm("tag"), false, u.Name)
+		return "tag", c.db.SetTag(ctx.Request.Context(), conv.ID, ctx.PostForm("tag"), false, u.Name)
 	})
 }
 
 func (c *Console) handleOutcome(ctx *gin.Context) {
 	c.act(ctx, func(conv *storage.ConversationRow, u *signedIn) (string, error) {
-		return "outcome", c.setOutcome(ctx, conv, u.Principal, ctx.PostForm("outcome"))
+		return "outcome", c.setOutcome(ctx.Request.Context(), conv, u.Principal, ctx.PostForm("outcome"))
 	})
 }

@@ -50,7 +50,7 @@ func (c *Console) handleExportCSV(ctx *gin.Context) {
 		}
 		return t.In(c.tokyo).Format(time.RFC3339)
 	}
-	err := c.db.ExportConversations(ctx, f, false, func(r storage.ConversationRow, _ []storage.Message) error {
+	err := c.db.ExportConversations(ctx.Request.Context(), f, false, func(r storage.ConversationRow, _ []storage.Message) error {
 		w.Write([]string{itoa(r.ID), r.UserID, r.DisplayName, r.Status, r.Owner, r.AssignedTo, r.Outcome, r.EndReason,
 			r.Topic, r.Node, strings.TrimSuffix(r.PackID+"@"+r.PackVersion, "@"), ts(&r.StartedAt), ts(&r.LastActivityAt),
 			ts(r.HandoffAt), ts(r.ClosedAt)})
@@ -73,7 +73,7 @@ func (c *Console) handleExportJSONL(ctx *gin.Context) {
 	bw := bufio.NewWriterSize(ctx.Writer, 32<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	err := c.db.ExportConversations(ctx, f, true, func(r storage.ConversationRow, ms []storage.Message) error {
+	err := c.db.ExportConversations(ctx.Request.Context(), f, true, func(r storage.ConversationRow, ms []storage.Message) error {
 		out := apiTranscript{Conversation: apiConv(r), Messages: make([]apiMessage, len(ms))}
 		for i, m := range ms {
 			out.Messages[i] = apiMsg(m)

@@ -94,7 +94,7 @@ func (c *Console) renderTemplate(ctx *gin.Context, status int, page, tmpl string
 	if u := current(ctx); u != nil && v.Me == nil {
 		v.Me, v.CSRF = u, u.csrf
 		if tmpl == "layout" {
-			v.Waiting, _ = c.db.WaitingCount(ctx)
+			v.Waiting, _ = c.db.WaitingCount(ctx.Request.Context())
 		}
 	}
 	if v.Flash == "" {

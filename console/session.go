@@ -117,7 +117,7 @@ func (c *Console) loadSession(ctx *gin.Context) *signedIn {
 	}
 	h := digest(ck)
 	now := c.now()
-	s, acc, err := c.db.StaffSession(ctx, h, now.Add(-c.cfg.SessionIdle))
+	s, acc, err := c.db.StaffSession(ctx.Request.Context(), h, now.Add(-c.cfg.SessionIdle))
 	if err != nil {
 		if !errors.Is(err, storage.ErrNotFound) {
 			c.log.Warn("session lookup failed", slog.Any("error", err))
@@ -128,7 +128,7 @@ func (c *Console) loadSession(ctx *gin.Context) *signedIn {
 		return nil
 	}
 	if !isLive(ctx) && now.Sub(s.LastSeenAt) > touchEvery {
-		if err := c.db.TouchStaffSession(ctx, h); err != nil {
+		if err := c.db.TouchStaffSession(ctx.Request.Context(), h); err != nil {
 			c.log.Warn("session touch failed", slog.Any("error", err))
 		}
 	}
@@ -139,15 +139,15 @@ func (c *Console) loadSession(ctx *gin.Context) *signedIn {
 func (c *Console) startSession(ctx *gin.Context, acc *storage.StaffAccount) error {
 	// Sessions idle out and failures age: clearing them here keeps the
 	// tables small.
-	if _, err := c.db.DeleteIdleStaffSessions(ctx, c.now().Add(-c.cfg.SessionIdle)); err != nil {
+	if _, err := c.db.DeleteIdleStaffSessions(ctx.Request.Context(), c.now().Add(-c.cfg.SessionIdle)); err != nil {
 		c.log.Warn("clearing idle sessions failed", slog.Any("error", err))
 	}
-	if err := c.db.PruneThrottle(ctx, c.now().Add(-throttleWindow)); err != nil {
+	if err := c.db.PruneThrottle(ctx.Request.Context(), c.now().Add(-throttleWindow)); err != nil {
 		c.log.Warn("clearing old sign-in failures failed", slog.Any("error", err))
 	}
 	secret := randomString(32)
 	s := &storage.StaffSession{IDHash: digest(secret), AccountID: acc.ID, CSRF: randomString(32), Address: ctx.ClientIP()}
-	if err := c.db.CreateStaffSession(ctx, s); err != nil {
+	if err := c.db.CreateStaffSession(ctx.Request.Context(), s); err != nil {
 		return err
 	}
 	setCookie(ctx, sessionCookie, secret, 0)
@@ -166,7 +166,7 @@ func (c *Console) requireToken(role string) gin.HandlerFunc {
 			apiError(ctx, http.StatusUnauthorized, "a valid bearer token is required")
 			return
 		}
-		t, err := c.db.APITokenByHash(ctx, digest(strings.TrimSpace(tok)))
+		t, err := c.db.APITokenByHash(ctx.Request.Context(), digest(strings.TrimSpace(tok)))
 		if err != nil {
 			if !errors.Is(err, storage.ErrNotFound) {
 				c.log.Warn("token lookup failed", slog.Any("error", err))

@@ -62,7 +62,7 @@ func (c *Console) handleSignIn(ctx *gin.Context) {
 	addr := ctx.ClientIP()
 	keys := []string{"account:" + name, "address:" + addr}
 	now := c.now()
-	until, err := c.db.ThrottledUntil(ctx, keys, now)
+	until, err := c.db.ThrottledUntil(ctx.Request.Context(), keys, now)
 	if err != nil {
 		c.fail(ctx, err)
 		return
@@ -71,7 +71,7 @@ func (c *Console) handleSignIn(ctx *gin.Context) {
 		c.showSignIn(ctx, http.StatusTooManyRequests, name, "サインインの失敗が続いたため、しばらく受け付けを止めています。"+until.In(c.tokyo).Format("15:04")+"以降にもう一度お試しください。")
 		return
 	}
-	acc, err := c.db.StaffAccountByName(ctx, name)
+	acc, err := c.db.StaffAccountByName(ctx.Request.Context(), name)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		c.fail(ctx, err)
 		return
@@ -83,21 +83,21 @@ func (c *Console) handleSignIn(ctx *gin.Context) {
 		CheckPassword(dummyHash, pw) // as slow as a real check
 	}
 	if !ok {
-		if err := c.db.ThrottleFailure(ctx, keys[0], now, throttleWindow, accountFailures, throttleLock); err != nil {
+		if err := c.db.ThrottleFailure(ctx.Request.Context(), keys[0], now, throttleWindow, accountFailures, throttleLock); err != nil {
 			c.log.Warn("sign-in throttle", slog.Any("error", err))
 		}
-		if err := c.db.ThrottleFailure(ctx, keys[1], now, throttleWindow, addressFailures, throttleLock); err != nil {
+		if err := c.db.ThrottleFailure(ctx.Request.Context(), keys[1], now, throttleWindow, addressFailures, throttleLock); err != nil {
 			c.log.Warn("sign-in throttle", slog.Any("error", err))
 		}
 		subject := name
 		if acc == nil {
 			subject = "" // an unknown name may be a password typed in the wrong field
 		}
-		c.audit(ctx, Principal{Name: "address:" + addr}, "console.signin_failed", subject, "")
+		c.audit(ctx.Request.Context(), Principal{Name: "address:" + addr}, "console.signin_failed", subject, "")
 		c.showSignIn(ctx, http.StatusUnauthorized, name, "ユーザー名またはパスワードが違います。")
 		return
 	}
-	if err := c.db.ThrottleReset(ctx, keys[0]); err != nil {
+	if err := c.db.ThrottleReset(ctx.Request.Context(), keys[0]); err != nil {
 		c.log.Warn("sign-in throttle reset", slog.Any("error", err))
 	}
 	if err := c.startSession(ctx, acc); err != nil {
@@ -105,7 +105,7 @@ func (c *Console) handleSignIn(ctx *gin.Context) {
 		return
 	}
 	setCookie(ctx, preCSRFCookie, "", -1)
-	c.audit(ctx, Principal{Name: acc.Name}, "console.signin", acc.Name, "")
+	c.audit(ctx.Request.Context(), Principal{Name: acc.Name}, "console.signin", acc.Name, "")
 	if acc.MustChangePassword {
 		ctx.Redirect(http.StatusSeeOther, "/account/password")
 		return
@@ -115,12 +115,12 @@ func (c *Console) handleSignIn(ctx *gin.Context) {
 
 func (c *Console) handleSignOut(ctx *gin.Context) {
 	u := current(ctx)
-	if err := c.db.DeleteStaffSession(ctx, u.sessionHash); err != nil {
+	if err := c.db.DeleteStaffSession(ctx.Request.Context(), u.sessionHash); err != nil {
 		c.fail(ctx, err)
 		return
 	}
 	setCookie(ctx, sessionCookie, "", -1)
-	c.audit(ctx, u.Principal, "console.signout", u.Name, "")
+	c.audit(ctx.Request.Context(), u.Principal, "console.signout", u.Name, "")
 	ctx.Redirect(http.StatusSeeOther, "/signin?ok=signedout")
 }
 
@@ -140,7 +140,7 @@ func (c *Console) handlePasswordChange(ctx *gin.Context) {
 	show := func(status int, msg string) {
 		c.render(ctx, status, "password", view{Title: "パスワードの変更", Nav: "password", Error: msg, Data: passwordData{MustChange: u.mustChange}})
 	}
-	acc, err := c.db.StaffAccountByName(ctx, u.Name)
+	acc, err := c.db.StaffAccountByName(ctx.Request.Context(), u.Name)
 	if err != nil {
 		c.fail(ctx, err)
 		return
@@ -162,7 +162,7 @@ func (c *Console) handlePasswordChange(ctx *gin.Context) {
 		show(http.StatusUnprocessableEntity, err.Error()+"。")
 		return
 	}
-	if _, err := c.accounts.SetPassword(ctx, u.Name, pw, u.Name, u.sessionHash); err != nil {
+	if _, err := c.accounts.SetPassword(ctx.Request.Context(), u.Name, pw, u.Name, u.sessionHash); err != nil {
 		c.fail(ctx, err)
 		return
 	}
