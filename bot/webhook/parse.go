@@ -173,10 +173,7 @@ func convert(raw json.RawMessage, now time.Time) (ev bot.Event, mode string, fal
 		ev.Type = "unknown"
 	}
 	if ev.ID == "" || len(ev.ID) > maxIDLen || strings.ContainsRune(ev.ID, 0) {
-		// No usable id: derive a stable one so a byte-identical redelivery
-		// is still recognised.
-		sum := sha256.Sum256(raw)
-		ev.ID = "noid-" + hex.EncodeToString(sum[:16])
+		ev.ID = fallbackID(raw)
 	}
 	if w.Timestamp > 0 {
 		ev.Timestamp = time.UnixMilli(w.Timestamp)
@@ -199,6 +196,27 @@ func convert(raw json.RawMessage, now time.Time) (ev bot.Event, mode string, fal
 	clean(&ev)
 	ev.Text = redact.Text(ev.Text)
 	return ev, w.Mode, fallback, true
+}
+
+// fallbackID is the id of an event without a usable webhookEventId: a hash
+// of what a redelivery repeats unchanged, so that it is still recognised.
+// That is the whole event but deliveryContext (isRedelivery becomes true)
+// and the reply token, in a canonical form (keys sorted at every level,
+// numbers as written), so that spacing and key order do not count either.
+func fallbackID(raw json.RawMessage) string {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	canonical := raw
+	if d.Decode(&m) == nil {
+		delete(m, "deliveryContext")
+		delete(m, "replyToken")
+		if b, err := json.Marshal(m); err == nil {
+			canonical = b
+		}
+	}
+	sum := sha256.Sum256(canonical)
+	return "noid-" + hex.EncodeToString(sum[:16])
 }
 
 // clean makes every field safe to store: no NUL characters (PostgreSQL

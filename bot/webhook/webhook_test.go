@@ -377,6 +377,43 @@ func TestParseEdgeCases(t *testing.T) {
 	}
 }
 
+// TestFallbackIDSurvivesRedelivery: an event without webhookEventId gets
+// the same id when LINE redelivers it (isRedelivery true, another reply
+// token, other spacing and key order), and another event gets another id.
+func TestFallbackIDSurvivesRedelivery(t *testing.T) {
+	const first = `{"type":"message","mode":"active","timestamp":1767225600000,"source":{"type":"user","userId":"U1"},` +
+		`"deliveryContext":{"isRedelivery":false},"replyToken":"tok-a","message":{"id":"5001","type":"text","text":"はい"}}`
+	id := func(event string) string {
+		t.Helper()
+		events, _, err := webhook.Parse([]byte(`{"events":[` + event + `]}`))
+		if err != nil || len(events) != 1 {
+			t.Fatalf("%s: %v, %d events", event, err, len(events))
+		}
+		return events[0].ID
+	}
+	want := id(first)
+	for _, redelivered := range []string{
+		first,
+		strings.Replace(first, `"isRedelivery":false`, `"isRedelivery":true`, 1),
+		strings.Replace(strings.Replace(first, `"isRedelivery":false`, `"isRedelivery":true`, 1), "tok-a", "tok-b", 1),
+		`{ "replyToken": "tok-c", "message": {"text": "はい", "type": "text", "id": "5001"}, "source": {"userId": "U1", "type": "user"},
+		   "timestamp": 1767225600000, "mode": "active", "type": "message", "deliveryContext": {"isRedelivery": true} }`,
+	} {
+		if got := id(redelivered); got != want {
+			t.Errorf("redelivery got id %s, want %s: %s", got, want, redelivered)
+		}
+	}
+	for _, other := range []string{
+		strings.Replace(first, `"5001"`, `"5002"`, 1),
+		strings.Replace(first, "1767225600000", "1767225600001", 1),
+		strings.Replace(first, `"U1"`, `"U2"`, 1),
+	} {
+		if id(other) == want {
+			t.Errorf("another event got the same id: %s", other)
+		}
+	}
+}
+
 // Codes and passwords in a message never reach the inbox or the logs.
 func TestRedactionBeforeAccept(t *testing.T) {
 	inbox := &memInbox{}
