@@ -886,10 +886,29 @@ func (e *Engine) expectsFor(n *knowledge.Node, paused bool) []string {
 	if n.Next != "" && !hasYes {
 		out = append(out, AnswerYes)
 	}
-	if hasNo && !hasDone && e.intents[AnswerAlreadyDone] != nil {
+	if hasNo && !hasDone && e.intents[AnswerAlreadyDone] != nil && e.alreadyDoneIsNo(n) {
 		out = append(out, AnswerAlreadyDone)
 	}
 	return out
+}
+
+// alreadyDoneIsNo reports whether "I already did that" answers node n's
+// question as its no: where the question asks whether a step worked (no
+// question declared, or one that settles no fact), or where the question
+// lists already_done among its answers (もう見た on the junk folder). On a
+// question about the user's situation (is the number right?) it says
+// nothing.
+func (e *Engine) alreadyDoneIsNo(n *knowledge.Node) bool {
+	q := e.questions[n.Asks]
+	if q == nil || q.Fact == "" {
+		return true
+	}
+	for _, a := range q.Answers {
+		if a.Answer == AnswerAlreadyDone {
+			return true
+		}
+	}
+	return false
 }
 
 // decide picks what to do with the readings of free text: the best reading
@@ -1031,7 +1050,7 @@ func (e *Engine) actionFor(n *knowledge.Node, paused bool, m knowledge.Match) ac
 			a.kind, a.next, a.answer = actAnswer, n.Next, AnswerYes
 			return a
 		}
-		if in.ID == AnswerAlreadyDone {
+		if in.ID == AnswerAlreadyDone && e.alreadyDoneIsNo(n) {
 			for _, x := range n.Expects {
 				if x.Answer == AnswerNo && e.nodes[x.Next] != nil {
 					a.kind, a.next, a.answer = actAnswer, x.Next, AnswerNo
