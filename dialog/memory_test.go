@@ -303,7 +303,8 @@ func TestRealPackMemory(t *testing.T) {
 		"SMSで送ったって出るのに全然こない。番号はあってる":         {fact("method", "sms", 0.9), fact("contact", "ok", 0.9)},
 		"大学のときのアドレスに行っちゃってるみたい、卒業してもう使えないやつ": {fact("method", "email", 0.9), fact("contact", "lost", 0.9)},
 		"登録してるメールも電話ももう使えない。ログインもできない":       {fact("contact", "lost", 0.9), fact("signed_in", "no", 0.9)},
-		"2段階認証はオンです": {fact("two_step", "on", 0.9)},
+		"2段階認証はオンです":        {fact("two_step", "on", 0.9)},
+		"誰かにパスワードを変えられたみたい": {fact("hacked", "yes", 0.9)},
 	}}
 	e, err := New(real.pack, u, real.opts)
 	if err != nil {
@@ -312,12 +313,14 @@ func TestRealPackMemory(t *testing.T) {
 	tests := []struct {
 		lines []string
 		node  string // where the last line lands
-		asked []string
 	}{
-		{[]string{"SMSで送ったって出るのに全然こない。番号はあってる"}, "sms_phone_settings", nil},
-		{[]string{"コードが届かない", "大学のときのアドレスに行っちゃってるみたい、卒業してもう使えないやつ"}, "replace_method", nil},
-		{[]string{"登録してるメールも電話ももう使えない。ログインもできない"}, "replace_locked_out", nil},
-		{[]string{"2段階認証はオンです", "登録してるメールも電話ももう使えない。ログインもできない", "持っていません"}, "recovery_2sv", nil},
+		{[]string{"SMSで送ったって出るのに全然こない。番号はあってる"}, "sms_phone_settings"},
+		{[]string{"コードが届かない", "大学のときのアドレスに行っちゃってるみたい、卒業してもう使えないやつ"}, "replace_method"},
+		{[]string{"登録してるメールも電話ももう使えない。ログインもできない"}, "replace_locked_out"},
+		{[]string{"2段階認証はオンです", "登録してるメールも電話ももう使えない。ログインもできない", "持っていません"}, "recovery_2sv"},
+		// Someone else changed the info: the compromised account's steps,
+		// for someone who cannot sign in, not replacing the methods.
+		{[]string{"誰かにパスワードを変えられたみたい", "登録してるメールも電話ももう使えない。ログインもできない"}, "safety_hacked_locked_out"},
 	}
 	for _, tt := range tests {
 		st := State{}
@@ -330,6 +333,10 @@ func TestRealPackMemory(t *testing.T) {
 			t.Errorf("%q → %s (%s, skipped %v), want %s", tt.lines, st.Node, res.Trace.Reason, res.Trace.Skipped, tt.node)
 		}
 	}
+	// What the user reads when the first message says it all.
+	turns := playScript(t, e, []string{"SMSで送ったって出るのに全然こない。番号はあってる"})
+	turns[0].Trace.Score = 0
+	checkGolden(t, "ms_memory_first_message", turns)
 }
 
 // TestRoutes: a route follows a fact that makes a step moot, after the
