@@ -209,6 +209,17 @@ func TestServeEndToEnd(t *testing.T) {
 		if n := len(fake.Calls()); n != 0 {
 			t.Fatalf("rejected requests reached LINE: %d calls", n)
 		}
+		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			req, _ := http.NewRequest(method, s.base+"/callback", nil)
+			res, err := s.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "POST" {
+				t.Errorf("%s /callback: %d, Allow %q; want 405 and Allow: POST", method, res.StatusCode, res.Header.Get("Allow"))
+			}
+		}
 
 		// A conversation: each typed message is answered with its own token,
 		// on the topic the dev set expects.

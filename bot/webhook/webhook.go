@@ -83,9 +83,10 @@ func New(cfg Config) *Handler {
 	}
 }
 
-// Register mounts the handler at POST /callback.
+// Register mounts the handler at /callback for every method: ServeHTTP
+// answers any but POST with 405 and Allow: POST.
 func (h *Handler) Register(r gin.IRoutes) {
-	r.POST(Path, h.Gin)
+	r.Any(Path, h.Gin)
 }
 
 // Gin is the handler as a gin.HandlerFunc.
@@ -95,6 +96,11 @@ func (h *Handler) Gin(c *gin.Context) {
 
 // ServeHTTP handles one webhook request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.fail(w, r, http.StatusMethodNotAllowed, "only POST is allowed")
+		return
+	}
 	if h.secret == "" || h.inbox == nil {
 		h.fail(w, r, http.StatusServiceUnavailable, "LINE is not configured on this server")
 		return

@@ -486,7 +486,10 @@ func TestRegisterOnGin(t *testing.T) {
 	}{
 		{http.MethodPost, sign(b, secret), 200},
 		{http.MethodPost, "", 400},
-		{http.MethodGet, "", 404},
+		{http.MethodGet, "", 405},
+		{http.MethodPut, sign(b, secret), 405},
+		{http.MethodDelete, "", 405},
+		{http.MethodHead, "", 405},
 	} {
 		req := httptest.NewRequest(c.method, "/callback", bytes.NewReader(b))
 		if c.sig != "" {
@@ -496,6 +499,9 @@ func TestRegisterOnGin(t *testing.T) {
 		r.ServeHTTP(rec, req)
 		if rec.Code != c.want {
 			t.Errorf("%s sig=%v: %d, want %d", c.method, c.sig != "", rec.Code, c.want)
+		}
+		if allow := rec.Header().Get("Allow"); (c.want == 405) != (allow == "POST") {
+			t.Errorf("%s: Allow %q with status %d, want POST exactly with 405", c.method, allow, rec.Code)
 		}
 	}
 	if len(inbox.stored()) != 1 {
