@@ -305,9 +305,6 @@ func replyable(ev Event) bool {
 	return false
 }
 
-// nonText are the message types answered with "please write in text".
-var nonText = map[string]bool{"sticker": true, "image": true, "video": true, "audio": true, "file": true, "location": true}
-
 // plan maps an event to dialog input, runs the engine, renders the replies
 // and decides what happens to the conversation. It runs inside the turn's
 // transaction: no I/O here.
@@ -371,12 +368,14 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 		}
 		return plan, nil
 	case group:
-		if !replyable(ev) {
-			p.Logger.Info("ignoring group event", slog.String("event_id", ev.ID), slog.String("type", ev.Type))
+		// In a group or room the bot says once that it works one to one:
+		// when it joins, and when someone mentions it. Everything else
+		// members do there is theirs: nothing is answered or kept (only
+		// the inbox's record that the event was handled).
+		if !(ev.Type == "join" || ev.Type == "message" && ev.MentionsBot) {
 			return plan, nil
 		}
-		// What people write to each other in a group is not ours to keep:
-		// log the type only.
+		// Log the type only, never what was written.
 		in = &dialog.Input{Kind: dialog.InputGroup}
 	case ev.Type == "follow":
 		plan.Follow = true
@@ -385,7 +384,9 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 		in = &dialog.Input{Kind: dialog.InputPostback, Data: ev.Data}
 	case ev.Type == "message" && ev.MessageType == "text":
 		in = &dialog.Input{Kind: dialog.InputText, Text: ev.Text}
-	case ev.Type == "message" && nonText[ev.MessageType]:
+	case ev.Type == "message":
+		// A sticker, an image, ... or a message type LINE adds later: the
+		// same polite notice to please write in text.
 		in = &dialog.Input{Kind: dialog.InputNonText, Type: ev.MessageType}
 	default:
 		p.Logger.Info("ignoring event", slog.String("event_id", ev.ID), slog.String("type", inType))

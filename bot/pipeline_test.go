@@ -215,11 +215,18 @@ func TestEventTypes(t *testing.T) {
 		{"sticker", bot.Event{ID: "e1", Type: "message", MessageType: "sticker", MessageID: "m1", SourceType: "user", UserID: "U1", ChatID: "U1", ReplyToken: "rt", Timestamp: t0}, "テキストで送ってください (sticker)", "sticker"},
 		{"image", bot.Event{ID: "e1", Type: "message", MessageType: "image", SourceType: "user", UserID: "U1", ChatID: "U1", ReplyToken: "rt", Timestamp: t0}, "テキストで送ってください (image)", "image"},
 		{"location", bot.Event{ID: "e1", Type: "message", MessageType: "location", SourceType: "user", UserID: "U1", ChatID: "U1", ReplyToken: "rt", Timestamp: t0}, "テキストで送ってください (location)", "location"},
-		{"group text", bot.Event{ID: "e1", Type: "message", MessageType: "text", Text: "みんなへ", SourceType: "group", UserID: "U1", ChatID: "G1", ReplyToken: "rt", Timestamp: t0}, "1対1のトークでお話しします", "text"},
+		// In a group: silence, and nothing kept, unless the bot is mentioned.
+		{"group text", bot.Event{ID: "e1", Type: "message", MessageType: "text", Text: "みんなへ", SourceType: "group", UserID: "U1", ChatID: "G1", ReplyToken: "rt", Timestamp: t0}, "", ""},
+		{"group sticker", bot.Event{ID: "e1", Type: "message", MessageType: "sticker", SourceType: "group", UserID: "U1", ChatID: "G1", ReplyToken: "rt", Timestamp: t0}, "", ""},
+		{"group postback", bot.Event{ID: "e1", Type: "postback", Data: "go=welcome", SourceType: "group", UserID: "U1", ChatID: "G1", ReplyToken: "rt", Timestamp: t0}, "", ""},
+		{"group member joined", bot.Event{ID: "e1", Type: "memberJoined", SourceType: "group", ChatID: "G1", ReplyToken: "rt", Timestamp: t0}, "", ""},
+		{"group mention", bot.Event{ID: "e1", Type: "message", MessageType: "text", Text: "@todoku 使い方は？", MentionsBot: true, SourceType: "group", UserID: "U1", ChatID: "G1", ReplyToken: "rt", Timestamp: t0}, "1対1のトークでお話しします", "text"},
+		{"group join", bot.Event{ID: "e1", Type: "join", SourceType: "group", ChatID: "G1", ReplyToken: "rt", Timestamp: t0}, "1対1のトークでお話しします", "join"},
 		{"room join", bot.Event{ID: "e1", Type: "join", SourceType: "room", ChatID: "R1", ReplyToken: "rt", Timestamp: t0}, "1対1のトークでお話しします", "join"},
 		{"group leave", bot.Event{ID: "e1", Type: "leave", SourceType: "group", ChatID: "G1", Timestamp: t0}, "", ""},
 		{"unknown type", bot.Event{ID: "e1", Type: "messageEdited", SourceType: "user", UserID: "U1", ChatID: "U1", ReplyToken: "rt", Timestamp: t0}, "", ""},
-		{"unknown message type", bot.Event{ID: "e1", Type: "message", MessageType: "hologram", SourceType: "user", UserID: "U1", ChatID: "U1", Timestamp: t0}, "", ""},
+		// A message type LINE adds later gets the sticker's notice.
+		{"unknown message type", bot.Event{ID: "e1", Type: "message", MessageType: "hologram", SourceType: "user", UserID: "U1", ChatID: "U1", ReplyToken: "rt", Timestamp: t0}, "テキストで送ってください (hologram)", "hologram"},
 		{"no source", bot.Event{ID: "e1", Type: "things", Timestamp: t0}, "", ""},
 	}
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {

@@ -27,6 +27,9 @@ type Event struct {
 	Timestamp   time.Time // when the event occurred (not when it was delivered)
 	Redelivery  bool
 	StaffID     string // staff events: who acted
+	// MentionsBot marks a group or room message that mentions the bot (LINE's
+	// isSelf): the one message there the bot answers, besides joining.
+	MentionsBot bool `json:",omitempty"`
 }
 
 // Staff events: what staff do to a conversation goes through the inbox and

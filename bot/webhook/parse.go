@@ -111,9 +111,14 @@ type wireEvent struct {
 		RoomID  string `json:"roomId"`
 	} `json:"source"`
 	Message struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
-		Text string `json:"text"`
+		Type    string `json:"type"`
+		ID      string `json:"id"`
+		Text    string `json:"text"`
+		Mention struct {
+			Mentionees []struct {
+				IsSelf bool `json:"isSelf"`
+			} `json:"mentionees"`
+		} `json:"mention"`
 	} `json:"message"`
 	Postback struct {
 		Data string `json:"data"`
@@ -187,6 +192,9 @@ func convert(raw json.RawMessage, now time.Time) (ev bot.Event, mode string, fal
 		ev.MessageType, ev.MessageID = w.Message.Type, w.Message.ID
 		if ev.MessageType == "text" {
 			ev.Text = w.Message.Text
+		}
+		for _, m := range w.Message.Mention.Mentionees {
+			ev.MentionsBot = ev.MentionsBot || m.IsSelf
 		}
 	case "postback":
 		ev.Data = w.Postback.Data

@@ -661,3 +661,22 @@ func TestOfficialFixture(t *testing.T) {
 		})
 	}
 }
+
+// A group message that mentions the bot (isSelf) is marked; one that
+// mentions someone else is not.
+func TestParseMention(t *testing.T) {
+	group := func(id string, self bool) map[string]any {
+		ev := textEvent("Umention", "@todoku 使い方は？")
+		ev["webhookEventId"] = id
+		ev["source"] = map[string]any{"type": "group", "groupId": "Cgroup", "userId": "Umention"}
+		ev["message"].(map[string]any)["mention"] = map[string]any{"mentionees": []any{map[string]any{"index": 0, "length": 7, "type": "user", "isSelf": self}}}
+		return ev
+	}
+	events, _, err := webhook.Parse(body(group("01SELF", true), group("01OTHER", false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 || !events[0].MentionsBot || events[1].MentionsBot || events[0].ChatID != "Cgroup" {
+		t.Fatalf("events %+v", events)
+	}
+}
