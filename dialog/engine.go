@@ -35,6 +35,15 @@ const AnswerYes = "yes"
 // AnswerNo is the answer intent for "no, it did not work".
 const AnswerNo = "no"
 
+// IntentThanks is plain thanks ("ありがとう、やってみます"). In the middle of a
+// step that asks whether something worked (the node expects done) it is
+// answered with Pack.Texts[thanks] and the question stays open; elsewhere it
+// goes where its target leads (the closing).
+const IntentThanks = "thanks"
+
+// AnswerDone is the answer intent for "it worked, it arrived".
+const AnswerDone = "done"
+
 // AnswerAlreadyDone ("それはもうやった") counts, where a node does not list
 // it, as the node's "no" answer: the step did not help, so the user moves on
 // instead of getting the same step again.

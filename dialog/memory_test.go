@@ -43,9 +43,11 @@ var memoryReadings = map[string]knowledge.Reading{
 	"人と話したい":   {Matches: []knowledge.Match{m("human", 0.95)}},
 	"まだですか？":   {Matches: []knowledge.Match{m("followup", 0.9)}},
 	"何時ごろお返事いただけますか": {},
-	"こんにちは":        {Matches: []knowledge.Match{m("greet", 0.95)}},
-	"ありがとう":        {Matches: []knowledge.Match{m("thanks", 0.9)}},
-	"method=bogus": {Facts: []knowledge.Fact{fact("method", "fax", 0.9), fact("mood", "bad", 0.9)}},
+	"こんにちは": {Matches: []knowledge.Match{m("greet", 0.95)}},
+	"ありがとう": {Matches: []knowledge.Match{m("thanks", 0.9)}},
+	"ありがとう、でも人と話したい": {Matches: []knowledge.Match{m("thanks", 0.9), m("human", 0.8)}},
+	"届いた、ありがとう":      {Matches: []knowledge.Match{m("thanks", 0.9), m("done", 0.6)}},
+	"method=bogus":   {Facts: []knowledge.Fact{fact("method", "fax", 0.9), fact("mood", "bad", 0.9)}},
 }
 
 func newMemoryEngine(t testing.TB) (*Engine, *fakeReader) {
@@ -129,6 +131,19 @@ func TestMemory(t *testing.T) {
 			{in: say("回復フォームの書き方を教えてください"), node: "form", reason: ReasonIntent},
 			{in: tap("go=done"), node: "done", reason: ReasonChoice, resolved: true},
 			{in: say("SMSが来ない"), node: "sms_check", reason: ReasonIntent, qrs: []string{"合っている", "違う"}}, // nothing to come back to after a resolved step
+		}},
+		{name: "thanks mid-step are thanked back, the question stays open", steps: []step{
+			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonChoice},
+			{in: say("ありがとう"), node: "sms_settings", reason: ReasonThanks, texts: []string{"どういたしまして。結果を教えてください。"}, qrs: []string{"届いた", "まだ"}},
+			{in: say("届いた、ありがとう"), node: "done", reason: ReasonAnswer, resolved: true},
+		}},
+		{name: "thanks carry no need", steps: []step{
+			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonChoice},
+			{in: say("ありがとう、でも人と話したい"), node: "human", reason: ReasonCommand, handoff: true, waiting: true},
+		}},
+		{name: "thanks where nothing is asked close", steps: []step{
+			{in: tap("go=form"), node: "form", reason: ReasonChoice},
+			{in: say("ありがとう"), node: "closing", reason: ReasonIntent, resolved: true},
 		}},
 		{name: "the same step is not sent twice", steps: []step{
 			{in: tap("go=sms_settings"), node: "sms_settings", reason: ReasonChoice},
@@ -272,7 +287,7 @@ func TestReaderQuery(t *testing.T) {
 		want knowledge.Query
 	}{
 		{"sms_check", knowledge.Query{Text: "ふわふわ", Node: "sms_check", Asks: "number_ok", Expects: []string{"yes", "no"}, Question: "下2桁は今の番号と合っていますか？"}},
-		{"sms_settings", knowledge.Query{Text: "ふわふわ", Node: "sms_settings", Expects: []string{"yes", "no", "already_done"}, Question: "届きましたか？"}},
+		{"sms_settings", knowledge.Query{Text: "ふわふわ", Node: "sms_settings", Expects: []string{"done", "yes", "no", "already_done"}, Question: "届きましたか？"}},
 	} {
 		e.Step(State{Node: tt.node, LastSeen: t0}, Input{Kind: InputText, Text: "ふわふわ", Time: t0.Add(time.Minute)})
 		if !reflect.DeepEqual(u.last, tt.want) {

@@ -450,6 +450,23 @@ func (t *turn) offerReturn(from *knowledge.Node) {
 	last.QuickReplies = capQuickReplies(appendUnique(last.QuickReplies, e.commandQuickReply(knowledge.CommandResume, TextLabelReturn)))
 }
 
+// closes reports whether node id is a closing: resolved, of the start
+// node's topic (thanks, goodbye).
+func (e *Engine) closes(id string) bool {
+	n := e.nodes[id]
+	return n != nil && n.Terminal == knowledge.TerminalResolved && n.Topic == e.start.Topic
+}
+
+// expects reports whether node n lists answer among its expects.
+func expects(n *knowledge.Node, answer string) bool {
+	for _, x := range n.Expects {
+		if x.Answer == answer {
+			return true
+		}
+	}
+	return false
+}
+
 // leadsTo reports whether one of node n's buttons, expects or next leads
 // to node id: going there carries on n's thread (その番号はもう解約しました on
 // the number question is its own "no").
@@ -594,13 +611,19 @@ func (t *turn) text(s string) {
 		}
 	}
 	if t.st.Waiting && a.kind == actTopic && e.pack.Text(knowledge.TextWaitingThanks) != "" {
-		if to := e.nodes[a.next]; to.Terminal == knowledge.TerminalResolved && to.Topic == e.start.Topic {
+		if e.closes(a.next) {
 			// Thanks while waiting for a person: thanks back, and the
 			// person is still coming.
 			t.waitingReply(ReasonIntent, knowledge.TextWaitingThanks)
 			t.trace.Intent, t.trace.Score = a.intent, a.score
 			return
 		}
+	}
+	if a.kind == actTopic && a.intent == IntentThanks && !t.st.Waiting && !idle && !t.st.Paused && e.pack.Text(knowledge.TextThanks) != "" && expects(n, AnswerDone) {
+		t.st.Misses = 0
+		t.say(ReasonThanks, t.currentQuickReplies(), knowledge.TextThanks)
+		t.trace.Intent, t.trace.Score = a.intent, a.score
+		return
 	}
 	if t.st.Waiting && (a.kind == actNone || (n.ID == e.handoff.ID && a.kind == actTopic && a.score < handoffStay)) {
 		// Someone waiting for a person (まだですか, いつ連絡来る？) asks
@@ -915,7 +938,7 @@ func (e *Engine) alreadyDoneIsNo(n *knowledge.Node) bool {
 // at or above the threshold that can be acted on here, a code-safety topic
 // then an expected answer winning near-ties. actNone means not understood.
 func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Match) action {
-	var best, answer, safety, local action
+	var best, answer, safety, local, need action
 	for _, m := range matches {
 		if m.Score < e.opts.Threshold*localFactor {
 			continue
@@ -944,6 +967,15 @@ func (e *Engine) decide(n *knowledge.Node, paused bool, matches []knowledge.Matc
 		if best.kind == actNone || a.score > best.score || (a.score == best.score && a.kind < best.kind) {
 			best = a
 		}
+		if a.intent != IntentThanks && !(a.kind == actTopic && e.closes(a.next)) && (need.kind == actNone || a.score > need.score) {
+			need = a
+		}
+	}
+	if best.intent == IntentThanks && need.kind != actNone {
+		// Thanks carry no need: わかりました、ありがとうございます。でもやっぱり
+		// 人に相談したいです asks for a person; 届きました！ありがとう says
+		// it arrived.
+		best = need
 	}
 	if safety.kind != actNone && safety.score >= best.score-safetyMargin {
 		return safety

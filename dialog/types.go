@@ -130,6 +130,7 @@ const (
 	ReasonDeny     = "deny"     // いいえ to a confirmation
 	ReasonWaiting  = "waiting"  // a follow-up while waiting for a person: acknowledged
 	ReasonSame     = "same"     // the same step again: its question only, or on to its next step
+	ReasonThanks   = "thanks"   // plain thanks mid-step: thanked back, the question stays open
 )
 
 // HandBack returns st for a conversation that staff hand back to the bot:
