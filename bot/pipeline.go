@@ -330,6 +330,12 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 		if err != nil {
 			return plan, err
 		}
+		if s := (linemsg.Sender{Name: ev.SenderName, IconURL: ev.SenderIcon}); s.Name != "" && linemsg.CheckSender(s) == nil {
+			// The user sees the staff member's name (and icon) on the message.
+			if msgs, err = linemsg.Staff(ev.Text, s); err != nil {
+				return plan, err
+			}
+		}
 		t.trace.Reason = "staff"
 		t.conversation(OwnerStaff, ev.StaffID)
 		plan.Reply = &Reply{Messages: msgs, Bubbles: bubbles, Author: AuthorStaff, StaffID: ev.StaffID, Trace: t.trace}

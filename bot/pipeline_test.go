@@ -456,8 +456,10 @@ func TestStaffTakeOverAndHandBack(t *testing.T) {
 			t.Fatalf("bot answered a staff-owned conversation: %+v, steps %v", turn, e.Steps())
 		}
 		staff := bot.StaffMessage("U1", "staff-1", "担当の佐藤です", t0.Add(2*time.Minute))
-		if turn := mustHandle(t, p, staff); len(turn.Messages) != 1 {
-			t.Fatalf("staff message: %+v", turn)
+		staff.SenderName, staff.SenderIcon = "担当 佐藤", "https://example.com/sato.png"
+		if turn := mustHandle(t, p, staff); len(turn.Messages) != 1 ||
+			!strings.Contains(string(turn.Messages[0]), `"sender":{"name":"担当 佐藤","iconUrl":"https://example.com/sato.png"}`) {
+			t.Fatalf("staff message without its sender: %+v", turn)
 		}
 		if got := s.Sends(); len(got) != 2 || got[1].Texts[0] != "担当の佐藤です" || got[1].Attempted {
 			t.Fatalf("sends %+v", got)
@@ -491,8 +493,8 @@ func TestStaffTakeOverAndHandBack(t *testing.T) {
 			c.Owner != bot.OwnerBot || c.AssignedStaffID != nil || c.HandoffAt != nil {
 			t.Fatalf("after hand back: %+v", c)
 		}
-		if turn := mustHandle(t, p, text("e3", "U1", "もういいです", t0.Add(4*time.Minute))); len(turn.Messages) != 1 {
-			t.Fatalf("bot silent after hand back: %+v", turn)
+		if turn := mustHandle(t, p, text("e3", "U1", "もういいです", t0.Add(4*time.Minute))); len(turn.Messages) != 1 || strings.Contains(string(turn.Messages[0]), "sender") {
+			t.Fatalf("after hand back the bot answers as the account: %+v", turn)
 		}
 		if convs, _ = db.Conversations(ctx, "U1"); len(convs) != 2 || convs[0].Status != storage.ConversationOpen || convs[0].Owner != bot.OwnerBot {
 			t.Fatalf("after the hand back the next message opens a new conversation: %+v", convs)

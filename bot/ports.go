@@ -27,6 +27,11 @@ type Event struct {
 	Timestamp   time.Time // when the event occurred (not when it was delivered)
 	Redelivery  bool
 	StaffID     string // staff events: who acted
+	// SenderName and SenderIcon, on a staff message, are what LINE shows as
+	// speaking instead of the account (the staff member's display name and
+	// icon; linemsg.Sender). Empty: the account speaks.
+	SenderName string `json:",omitempty"`
+	SenderIcon string `json:",omitempty"`
 	// MentionsBot marks a group or room message that mentions the bot (LINE's
 	// isSelf): the one message there the bot answers, besides joining.
 	MentionsBot bool `json:",omitempty"`

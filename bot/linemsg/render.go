@@ -108,6 +108,9 @@ func Render(replies []dialog.Reply) ([]json.RawMessage, error) {
 // LogText is how the conversation log shows the message a reply becomes:
 // its type, and what the user reads (a template's title and text).
 func LogText(r dialog.Reply) (typ, text string) {
+	if r.Card != nil {
+		return "flex", r.Text // the card's alternative text says it in words
+	}
 	if r.Buttons == nil {
 		return "text", r.Text
 	}

@@ -128,6 +128,12 @@ func TestRenderCard(t *testing.T) {
 	if _, err := linemsg.Decode(got); err != nil {
 		t.Errorf("decode: %v", err)
 	}
+	if typ, text := linemsg.LogText(dialog.Reply{Text: "代わりの文", Card: c}); typ != "flex" || text != "代わりの文" {
+		t.Errorf("LogText of a card = %q %q, want flex and its alternative text", typ, text)
+	}
+	if typ, text := linemsg.LogTextOf(got[0]); typ != "flex" || text != "代わりの文" {
+		t.Errorf("LogTextOf a card = %q %q", typ, text)
+	}
 }
 
 // TestLargestCardWithinLimits renders the largest card kb validate allows,
