@@ -90,6 +90,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*App, error) {
 		proc.Profiles = c
 	}
 	proc.IdleTimeout = cfg.IdleTimeout
+	proc.MaxEventAge = cfg.MaxEventAge
 	if h := cfg.StaffHours; h != nil {
 		proc.Staff = func(at time.Time) dialog.Staff {
 			if h.Open(at) {

@@ -30,6 +30,7 @@ type Config struct {
 	Workers          int
 	DBMaxConns       int // 0: PoolSize's rule
 	IdleTimeout      time.Duration
+	MaxEventAge      time.Duration // 0: answer every event
 	RetentionDays    int
 	DeleteOnUnfollow bool
 	PackID           string
@@ -64,6 +65,7 @@ var settings = []setting{
 	{"WORKERS", "workers", "8", "event-processing workers (one user's events always run in order)", false},
 	{"DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL connections per process; 0 means 2×WORKERS+8 (each busy worker holds two). Size max_connections for all replicas", false},
 	{"IDLE_TIMEOUT", "idle-timeout", "30m", "after this long without a message, ask whether to continue or start over", false},
+	{"MAX_EVENT_AGE", "max-event-age", "24h", "an event older than this when it is processed (a redelivery days late) is not answered but logged as missed for staff and counted; 0 answers every event", false},
 	{"RETENTION_DAYS", "retention-days", "365", "conversations older than this are deleted daily (0 keeps everything)", false},
 	{"DELETE_ON_UNFOLLOW", "delete-on-unfollow", "false", "delete everything stored about a user when they block the account", false},
 	{"PACK", "pack", "microsoft-ja", "id of the knowledge pack that answers users", false},
@@ -268,6 +270,9 @@ func configFrom(raw map[string]string) (*Config, error) {
 	}
 	if c.IdleTimeout, err = time.ParseDuration(raw["IDLE_TIMEOUT"]); err != nil || c.IdleTimeout <= 0 {
 		return nil, fmt.Errorf("IDLE_TIMEOUT must be a positive duration like 30m, got %q", raw["IDLE_TIMEOUT"])
+	}
+	if c.MaxEventAge, err = time.ParseDuration(raw["MAX_EVENT_AGE"]); err != nil || c.MaxEventAge < 0 {
+		return nil, fmt.Errorf("MAX_EVENT_AGE must be a duration like 24h (0 answers every event), got %q", raw["MAX_EVENT_AGE"])
 	}
 	if c.RetentionDays, err = strconv.Atoi(raw["RETENTION_DAYS"]); err != nil || c.RetentionDays < 0 {
 		return nil, fmt.Errorf("RETENTION_DAYS must be a whole number of days (0 keeps everything), got %q", raw["RETENTION_DAYS"])

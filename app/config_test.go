@@ -56,7 +56,7 @@ func TestConfig(t *testing.T) {
 	}{
 		{name: "defaults", check: func(c *Config) bool {
 			return c.Addr == ":8080" && c.DatabaseURL == "" && c.Workers == 8 && c.IdleTimeout == 30*time.Minute &&
-				c.RetentionDays == 365 && !c.LineConnected() && c.LineAPIBaseURL == "https://api.line.me" && c.PoolSize() == 24
+				c.RetentionDays == 365 && c.MaxEventAge == 24*time.Hour && !c.LineConnected() && c.LineAPIBaseURL == "https://api.line.me" && c.PoolSize() == 24
 		}},
 		{name: "env", env: map[string]string{"ADDR": "127.0.0.1:9", "LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "LINE_API_BASE_URL": "http://fake/"},
 			check: func(c *Config) bool {
@@ -83,6 +83,8 @@ func TestConfig(t *testing.T) {
 		{name: "pool too small", env: map[string]string{"WORKERS": "8", "DB_MAX_CONNS": "10"}, wantErr: "at least 18"},
 		{name: "pool set", env: map[string]string{"WORKERS": "2", "DB_MAX_CONNS": "6"}, check: func(c *Config) bool { return c.PoolSize() == 6 }},
 		{name: "bad idle", env: map[string]string{"IDLE_TIMEOUT": "-5m"}, wantErr: "IDLE_TIMEOUT"},
+		{name: "max event age", env: map[string]string{"MAX_EVENT_AGE": "0"}, check: func(c *Config) bool { return c.MaxEventAge == 0 }},
+		{name: "bad max event age", env: map[string]string{"MAX_EVENT_AGE": "-1h"}, wantErr: "MAX_EVENT_AGE"},
 		{name: "bad retention", env: map[string]string{"RETENTION_DAYS": "-1"}, wantErr: "RETENTION_DAYS"},
 		{name: "bad bool", env: map[string]string{"DELETE_ON_UNFOLLOW": "maybe"}, wantErr: "DELETE_ON_UNFOLLOW"},
 		{name: "bad level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},

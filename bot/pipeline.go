@@ -85,6 +85,13 @@ type Processor struct {
 	// IdleTimeout ends a conversation the bot owns when the user comes back
 	// after this long (0: never); the next message opens a new one.
 	IdleTimeout time.Duration
+	// MaxEventAge: an event older than this when its turn runs (a
+	// redelivery days late, a backlog after an outage) is not answered: an
+	// answer by push would cost the account's message quota and surprise
+	// the user. It is logged as missed (reason "missed", for staff to see),
+	// counted and warned about. 0 answers every event (`todoku serve` sets
+	// MAX_EVENT_AGE, 24 hours by default).
+	MaxEventAge time.Duration
 	// Profiles, when set, fills users' display names from LINE when their
 	// conversation opens (Workers run the fetches, off the reply path).
 	Profiles ProfileSource
@@ -412,6 +419,13 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	if t.conv != nil && t.conv.Owner == OwnerStaff {
 		// A person has the conversation: log what the user wrote, say nothing.
 		plan.In.Trace.Reason = "staff"
+		return plan, nil
+	}
+	if age := p.Now().Sub(ev.Timestamp); p.MaxEventAge > 0 && age > p.MaxEventAge {
+		plan.In.Trace.Reason = "missed"
+		p.Metrics.EventsMissed.WithLabelValues(inType).Inc()
+		p.Logger.Warn("event too old to answer: logged as missed", slog.String("event_id", ev.ID),
+			slog.String("type", inType), slog.Duration("age", age.Round(time.Second)))
 		return plan, nil
 	}
 

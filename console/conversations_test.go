@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/todoku/todoku/console"
 	"github.com/todoku/todoku/storage"
@@ -372,4 +373,26 @@ func TestNotesTagsOutcome(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMissedMessageShown: a message the bot did not answer because it came
+// too late (reason "missed", issue 16) says so in the transcript, even for
+// a conversation that never reached a step.
+func TestMissedMessageShown(t *testing.T) {
+	db := storagetest.SQLite(t)
+	g := newRig(t, db)
+	const user = "U0000000000000000000000000000m155"
+	storagetest.Seed(t, db, user, g.now.Add(-72*time.Hour))
+	var conv storage.Conversation
+	if err := db.Gorm().Where("user_id = ?", user).First(&conv).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Gorm().Model(&storage.Message{}).Where("conversation_id = ? AND direction = ?", conv.ID, storage.DirectionIn).
+		Updates(map[string]any{"reason": "missed", "node_after": ""}).Error; err != nil {
+		t.Fatal(err)
+	}
+	staff := g.signedIn("sato", console.RoleStaff)
+	if r := staff.get(fmt.Sprintf("/conversations/%d", conv.ID)); r.code != 200 || !strings.Contains(r.body, "未回答") {
+		t.Fatalf("transcript: %d, want it to say the message was not answered:\n%s", r.code, r.body)
+	}
 }

@@ -203,6 +203,7 @@ var reasonNames = map[string]string{
 	"reprompt": "聞き返し", "offer": "担当者を提案", "idle": "再開の確認", "safety": "安全のための注意",
 	"non_text": "テキスト以外", "group": "グループ", "stale": "古いボタン", "staff": "スタッフ対応中",
 	"confirm": "確認", "deny": "否定", "waiting": "担当者待ち", "same": "同じ案内", "handback": "ボットに返却",
+	"missed": "未回答（届くのが遅すぎたため）",
 }
 
 var weekdaysJa = [...]string{"日", "月", "火", "水", "木", "金", "土"}

@@ -28,6 +28,9 @@ type Metrics struct {
 	BatchEvents prometheus.Histogram
 	// DeliveryFailures counts outgoing messages given up on after retries.
 	DeliveryFailures prometheus.Counter
+	// EventsMissed counts events too old to answer (Processor.MaxEventAge),
+	// by type: logged for staff, not answered.
+	EventsMissed *prometheus.CounterVec
 }
 
 // New returns the metrics on a registry of their own.
@@ -64,11 +67,16 @@ func New() *Metrics {
 			Name: "todoku_delivery_failures_total",
 			Help: "Outgoing messages marked failed after bounded retries.",
 		}),
+		EventsMissed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "todoku_events_missed_total",
+			Help: "Events too old to answer when their turn ran (MAX_EVENT_AGE), by type: logged as missed, not answered.",
+		}, []string{"type"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.WebhookRequests, m.Events, m.ProcessingSeconds, m.LineAPICalls, m.InboxBacklog, m.DeliveryFailures, m.BatchEvents,
+		m.EventsMissed,
 	)
 	return m
 }
