@@ -41,9 +41,22 @@ func TestChecksOverRounds(t *testing.T) {
 	}
 
 	// One round: the plain ratio of the two runs.
-	cs = checks(map[string][]loadgen.Result{phaseMax: {mkRun(echo, 1000, 0), mkRun(pg, 850, 0)}}, nil, 1000)
-	if !cs[0].OK || !strings.HasPrefix(cs[0].Got, "0.85×") {
+	cs = checks(map[string][]loadgen.Result{phaseMax: {mkRun(echo, 1000, 0), mkRun(pg, 920, 0)}}, nil, 1000)
+	if !cs[0].OK || !strings.HasPrefix(cs[0].Got, "0.92×") {
 		t.Errorf("one round: %+v", cs[0])
+	}
+
+	// The rate phase: ack p99 against the echo bot's, and peak RSS.
+	e, p := mkRun(echo, 400, 0), mkRun(pg, 400, 0)
+	e.Ack.N, e.Ack.P99 = 100, 4e6
+	p.Ack.N, p.Ack.P99, p.PeakRSSKiB = 100, 9e6, 150*1024
+	for _, c := range checks(map[string][]loadgen.Result{phaseRate: {e, p}}, nil, 400) {
+		switch {
+		case strings.Contains(c.Name, "ack p99") && (c.OK || !strings.HasPrefix(c.Got, "2.25×")):
+			t.Errorf("ack p99 of 9 ms against 4 ms: %+v", c)
+		case strings.Contains(c.Name, "RSS") && (!c.OK || c.Got != "150 MiB"):
+			t.Errorf("RSS check %+v", c)
+		}
 	}
 }
 

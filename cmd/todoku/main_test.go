@@ -31,12 +31,17 @@ func TestKBValidate(t *testing.T) {
 
 // TestServeGOGC: serve collects at 200 unless GOGC says otherwise.
 func TestServeGOGC(t *testing.T) {
-	prev := debug.SetGCPercent(100)
+	prev, prevLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
 	defer debug.SetGCPercent(prev)
+	defer debug.SetMemoryLimit(prevLimit)
 	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
 	setGCPercent()
 	if got := debug.SetGCPercent(100); got != serveGOGC {
 		t.Fatalf("GC percent %d with GOGC unset, want %d", got, serveGOGC)
+	}
+	if got := debug.SetMemoryLimit(-1); got != serveMemLimit {
+		t.Fatalf("memory limit %d with GOMEMLIMIT unset, want %d", got, serveMemLimit)
 	}
 	t.Setenv("GOGC", "50")
 	debug.SetGCPercent(50) // as the runtime read it at start

@@ -47,14 +47,22 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 // GOGC is set. About 90 MB of the live heap is the Japanese tokenizer's
 // dictionary, which every collection marks again; collecting at twice
 // the live heap (Go's default, 100) made the collector a tenth of the
-// process's CPU under load. At 200 it runs half as often: todoku's CPU per
-// event fell 8-10% in runs side by side (bench/README.md), for about
-// 100 MB more heap at the peak.
+// process's CPU under load, and at 200 it runs half as often.
 const serveGOGC = 200
+
+// serveMemLimit is the heap's soft limit for `todoku serve` unless
+// GOMEMLIMIT is set: GOGC 200 alone let the heap grow to three times the
+// live heap (about 330 MiB resident under load); near this limit the
+// collector runs more often instead, so the process stays under 200 MiB
+// resident (bench/README.md).
+const serveMemLimit = 150 << 20
 
 func setGCPercent() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(serveGOGC)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemLimit)
 	}
 }
 
