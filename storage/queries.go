@@ -14,6 +14,14 @@ type queries struct {
 
 func newQueries(db *DB) *queries {
 	r := db.rebind
+	// SQLite's planner, knowing nothing of the JSON rows, would walk every
+	// open conversation (or pending event) by a status index for each
+	// statement; naming the index by chat makes it look each row's chat up.
+	conv, convC, pendingIdx, outbox := "conversations", "conversations c", "inbox_events", "outbox"
+	if db.dialect == SQLite {
+		conv, convC = "conversations INDEXED BY conversations_open_user", "conversations c INDEXED BY conversations_open_user"
+		pendingIdx, outbox = "inbox_events INDEXED BY inbox_events_pending", "outbox INDEXED BY outbox_pending"
+	}
 	q := &queries{
 		accept: r(`INSERT INTO inbox_events
 			(webhook_event_id, chat_id, user_id, type, payload, status, attempts, error, event_at, accepted_at)
@@ -25,9 +33,9 @@ func newQueries(db *DB) *queries {
 		// rows: a prepared statement's generic plan could not use the
 		// partial index of pending rows with a parameter.
 		undelivered: r(`SELECT id, chat_id, reply_token, retry_key, messages, event_at, attempted, COALESCE(conversation_id, 0), log
-			FROM outbox WHERE ` + db.in("chat_id") + ` AND status = '` + StatusPending + `' ORDER BY id`),
+			FROM ` + outbox + ` WHERE ` + db.in("chat_id") + ` AND status = '` + StatusPending + `' ORDER BY id`),
 		conversations: r(`SELECT user_id, id, owner, COALESCE(assigned_staff_id, ''), last_activity_at
-			FROM conversations WHERE ` + db.in("user_id") + ` AND status = '` + ConversationOpen + `'`),
+			FROM ` + conv + ` WHERE ` + db.in("user_id") + ` AND status = '` + ConversationOpen + `'`),
 		sessions: r(`SELECT user_id, state FROM sessions WHERE ` + db.in("user_id")),
 
 		users: r(`INSERT INTO users (id, kind, display_name, followed_at, unfollowed_at, created_at, updated_at)
@@ -37,7 +45,7 @@ func newQueries(db *DB) *queries {
 				unfollowed_at = CASE WHEN excluded.followed_at IS NOT NULL THEN NULL ELSE excluded.unfollowed_at END,
 				updated_at = excluded.updated_at
 			WHERE excluded.followed_at IS NOT NULL OR excluded.unfollowed_at IS NOT NULL`),
-		end: r(`UPDATE conversations SET status = '` + ConversationClosed + `', outcome = t.outcome, end_reason = t.reason, closed_at = t.at
+		end: r(`UPDATE ` + conv + ` SET status = '` + ConversationClosed + `', outcome = t.outcome, end_reason = t.reason, closed_at = t.at
 			FROM ` + db.rowsOf("chat text, outcome text, reason text, at timestamptz") + `
 			WHERE conversations.user_id = t.chat AND conversations.status = '` + ConversationOpen + `'`),
 		open: r(`INSERT INTO conversations
@@ -50,7 +58,7 @@ func newQueries(db *DB) *queries {
 			SELECT c.id, '` + DirectionIn + `', '` + bot.AuthorUser + `', t.type, t.text, t.line_id, t.event_id,
 				t.nb, t.na, t.tb, t.ta, t.reason, t.pack, t.version, t.intent, t.score, t.at, t.created
 			FROM ` + db.rowsOf("chat text, type text, text text, line_id text, event_id text, "+traceSpec+", intent text, score float8, at timestamptz, created timestamptz") + `
-			JOIN conversations c ON c.user_id = t.chat AND c.status = '` + ConversationOpen + `'`),
+			JOIN ` + convC + ` ON c.user_id = t.chat AND c.status = '` + ConversationOpen + `'`),
 		session: r(`INSERT INTO sessions (user_id, state, version, updated_at)
 			SELECT t.chat, t.state, 1, t.at FROM ` + db.rowsOf("chat text, state text, at timestamptz") + ` WHERE true
 			ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, version = sessions.version + 1, updated_at = excluded.updated_at`),
@@ -58,12 +66,12 @@ func newQueries(db *DB) *queries {
 			(chat_id, inbox_event_id, conversation_id, reply_token, retry_key, messages, log, status, attempted, event_at, created_at)
 			SELECT t.chat, t.seq, c.id, t.token, t.key, t.messages, t.log, '` + StatusPending + `', t.attempted, t.event_at, t.at
 			FROM ` + db.rowsOf("chat text, seq bigint, token text, key text, messages text, log text, attempted boolean, event_at timestamptz, at timestamptz") + `
-			JOIN conversations c ON c.user_id = t.chat AND c.status = '` + ConversationOpen + `'
+			JOIN ` + convC + ` ON c.user_id = t.chat AND c.status = '` + ConversationOpen + `'
 			RETURNING id, chat_id, conversation_id`),
-		touch: r(`UPDATE conversations SET last_activity_at = t.at, node = COALESCE(t.node, conversations.node), topic = COALESCE(t.topic, conversations.topic)
+		touch: r(`UPDATE ` + conv + ` SET last_activity_at = t.at, node = COALESCE(t.node, conversations.node), topic = COALESCE(t.topic, conversations.topic)
 			FROM ` + db.rowsOf("chat text, at timestamptz, node text, topic text") + `
 			WHERE conversations.user_id = t.chat AND conversations.status = '` + ConversationOpen + `'`),
-		owner: r(`UPDATE conversations SET owner = t.owner, assigned_staff_id = t.staff, handoff_at = t.handoff
+		owner: r(`UPDATE ` + conv + ` SET owner = t.owner, assigned_staff_id = t.staff, handoff_at = t.handoff
 			FROM ` + db.rowsOf("chat text, owner text, staff text, handoff timestamptz") + `
 			WHERE conversations.user_id = t.chat AND conversations.status = '` + ConversationOpen + `'`),
 		unsend: r(`UPDATE messages SET unsent = TRUE, unsent_at = t.at, text = ''
@@ -100,7 +108,7 @@ func newQueries(db *DB) *queries {
 		q.pending = `SELECT id, payload, accepted_at, attempts FROM (
 				SELECT id, payload, accepted_at, attempts, chat_id, event_at,
 					ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY event_at, id) AS n
-				FROM inbox_events WHERE status = '` + StatusPending + `' AND ` + db.in("chat_id") + `)
+				FROM ` + pendingIdx + ` WHERE status = '` + StatusPending + `' AND ` + db.in("chat_id") + `)
 			WHERE n <= 2 ORDER BY chat_id, event_at, id`
 	}
 	return q
