@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -169,7 +170,8 @@ func OpenDB(ctx context.Context, cfg *Config, log *slog.Logger) (*storage.DB, er
 
 // newEngine loads the embedded packs of the configured pack's language,
 // builds a dialog engine over each and the router that picks one per turn,
-// the configured pack being the default.
+// the configured pack being the default (the others' understanding is
+// trained when first needed).
 func newEngine(cfg *Config) (*route.Router, error) {
 	packs, err := knowledge.Embedded()
 	if err != nil {
@@ -186,7 +188,11 @@ func newEngine(cfg *Config) (*route.Router, error) {
 		if pack.Language != lang {
 			continue
 		}
-		eng, err := dialog.New(pack, understand.New(pack), dialog.Options{
+		var u dialog.Understander = &lazyReader{pack: pack}
+		if pack.ID == cfg.PackID {
+			u = understand.New(pack)
+		}
+		eng, err := dialog.New(pack, u, dialog.Options{
 			IdleAfter: cfg.IdleTimeout,
 			Threshold: understand.DefaultThreshold,
 		})
@@ -196,6 +202,21 @@ func newEngine(cfg *Config) (*route.Router, error) {
 		engines = append(engines, eng)
 	}
 	return route.New(engines, cfg.PackID)
+}
+
+// lazyReader trains a pack's understanding model on the first text that
+// pack reads: most conversations never leave the default pack, so the
+// others' training (a fraction of a second each) is not paid at every
+// start of serve or chat.
+type lazyReader struct {
+	pack *knowledge.Pack
+	once sync.Once
+	m    *understand.Matcher
+}
+
+func (l *lazyReader) Read(q knowledge.Query) knowledge.Reading {
+	l.once.Do(func() { l.m = understand.New(l.pack) })
+	return l.m.Read(q)
 }
 
 // newSender is the Messaging API client, or offlineSender while LINE is not

@@ -25,7 +25,7 @@ func TestEmbeddedPacksValidate(t *testing.T) {
 			t.Errorf("%v", err)
 			continue
 		}
-		if probs := Validate(p); len(probs) > 0 {
+		if probs := complete(p, nil); len(probs) > 0 {
 			t.Errorf("%s has %d problems:\n%s", name, len(probs), FormatProblems(name, probs))
 		}
 	}

@@ -138,15 +138,63 @@ func keys(words []string) []string {
 // Find returns the services text names, in order of first mention, each
 // once (a negated mention only when the service is not also meant).
 func (nm *Namer) Find(text string) []Mention {
-	s, gaps := nameKeyGaps(text)
+	var out []Mention
+	for _, h := range nm.hits(nameKeyText(text)) {
+		k := slices.IndexFunc(out, func(m Mention) bool { return m.Service == h.m.Service })
+		switch {
+		case k < 0:
+			out = append(out, h.m)
+		case out[k].Negated && !h.m.Negated:
+			out[k] = h.m
+		}
+	}
+	return out
+}
+
+// Strip returns text (NFKC) without the names of services it names and the
+// fillers right after them (Googleの方も同じです → も同じです), for reading
+// what else it says in that service's pack, where its name says nothing.
+func (nm *Namer) Strip(text string) string {
+	k := nameKeyText(text)
+	var b strings.Builder
+	last := 0
+	for _, h := range nm.hits(k) {
+		if h.m.Negated {
+			continue
+		}
+		end := h.end
+		for {
+			p := prefixOf(k.s[end:], nm.routing.skip)
+			if p == "" {
+				break
+			}
+			end += len(p)
+		}
+		from, to := k.src[h.at], k.src[end]
+		if from < last {
+			continue
+		}
+		b.WriteString(k.text[last:from])
+		last = to
+	}
+	b.WriteString(k.text[last:])
+	return strings.TrimSpace(b.String())
+}
+
+// hit is one name found in a keyed text, at k.s[at:end].
+type hit struct {
+	at, end int
+	m       Mention
+}
+
+// hits finds the names that count or are negated, longest first where they
+// overlap, in order.
+func (nm *Namer) hits(k keyed) []hit {
+	s := k.s
 	if s == "" {
 		return nil
 	}
 	taken := make([]bool, len(s))
-	type hit struct {
-		at int
-		m  Mention
-	}
 	var hits []hit
 	for _, n := range nm.names {
 		for from := 0; from < len(s); {
@@ -157,30 +205,20 @@ func (nm *Namer) Find(text string) []Mention {
 			i += from
 			end := i + len(n.key)
 			from = i + 1
-			if slices.Contains(taken[i:end], true) || !nameBoundary(s, gaps, i, end) {
+			if slices.Contains(taken[i:end], true) || !nameBoundary(s, k.gaps, i, end) {
 				continue
 			}
-			for k := i; k < end; k++ {
-				taken[k] = true
+			for j := i; j < end; j++ {
+				taken[j] = true
 			}
 			counts, negated := nm.role(s, i, end, n.context)
 			if counts || negated {
-				hits = append(hits, hit{i, Mention{Service: n.service, Name: n.name, Negated: negated}})
+				hits = append(hits, hit{i, end, Mention{Service: n.service, Name: n.name, Negated: negated}})
 			}
 		}
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].at < hits[j].at })
-	var out []Mention
-	for _, h := range hits {
-		k := slices.IndexFunc(out, func(m Mention) bool { return m.Service == h.m.Service })
-		switch {
-		case k < 0:
-			out = append(out, h.m)
-		case out[k].Negated && !h.m.Negated:
-			out[k] = h.m
-		}
-	}
-	return out
+	return hits
 }
 
 // role says whether the name at s[i:end] is about the account (counts) or
@@ -280,32 +318,54 @@ func containsAny(s string, words []string) bool {
 
 // nameKey is the form names are compared in: NFKC, lower case, hiragana
 // as katakana (ぐーぐる is グーグル), white space removed.
-func nameKey(s string) string {
-	k, _ := nameKeyGaps(s)
-	return k
+func nameKey(s string) string { return nameKeyText(s).s }
+
+// keyed is a text in the form names are compared in (s), with the NFKC
+// text it came from and, for every offset of s (and its end), the offset
+// in text. gaps marks the offsets of s where a word boundary may be
+// although the runes on both sides look alike: white space was removed
+// there (Gmail 2SV), or hiragana begins or ends (してるヤフーID: the ル was
+// る, so ヤフー starts a word).
+type keyed struct {
+	s, text string
+	src     []int
+	gaps    map[int]bool
 }
 
-// nameKeyGaps is nameKey, also returning the offsets in it where white
-// space was removed (Gmail 2SV: the name still ends before 2SV).
-func nameKeyGaps(s string) (string, map[int]bool) {
-	s = strings.ToLower(norm.NFKC.String(s))
+func nameKeyText(text string) keyed {
+	text = norm.NFKC.String(text)
+	k := keyed{text: text, src: make([]int, 0, len(text)+1)}
 	var b strings.Builder
-	b.Grow(len(s))
-	var gaps map[int]bool
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r):
-			if gaps == nil {
-				gaps = map[int]bool{}
+	b.Grow(len(text))
+	wasHiragana := false
+	for at, r := range text {
+		if unicode.IsSpace(r) {
+			if k.gaps == nil {
+				k.gaps = map[int]bool{}
 			}
-			gaps[b.Len()] = true
+			k.gaps[b.Len()] = true
 			continue
-		case r >= 'ぁ' && r <= 'ゖ':
+		}
+		r = unicode.ToLower(r)
+		hiragana := r >= 'ぁ' && r <= 'ゖ'
+		if hiragana {
 			r += 'ァ' - 'ぁ'
+		}
+		if hiragana != wasHiragana && b.Len() > 0 {
+			if k.gaps == nil {
+				k.gaps = map[int]bool{}
+			}
+			k.gaps[b.Len()] = true
+		}
+		wasHiragana = hiragana
+		for n := utf8.RuneLen(r); n > 0; n-- {
+			k.src = append(k.src, at)
 		}
 		b.WriteRune(r)
 	}
-	return b.String(), gaps
+	k.src = append(k.src, len(text))
+	k.s = b.String()
+	return k
 }
 
 func isLatinAlnum(r rune) bool { return r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }

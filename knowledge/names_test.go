@@ -91,6 +91,22 @@ func TestNamerFind(t *testing.T) {
 	}
 }
 
+func TestNamerStrip(t *testing.T) {
+	nm := testNamer(t)
+	for in, want := range map[string]string{
+		"Googleの方も同じなんです":     "も同じなんです",
+		"ぐーぐるの こーどが来ねぇんだ":     "の こーどが来ねぇんだ",
+		"Ｇｍａｉｌの２段階認証のコード":     "の2段階認証のコード",
+		"Gmailに届かない":          "Gmailに届かない",
+		"Googleじゃなくて、Appleです": "Googleじゃなくて、です",
+		"アマゾン":                "",
+	} {
+		if got := nm.Strip(in); got != want {
+			t.Errorf("Strip(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestNameKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"Ｇｏｏｇｌｅ アカウント": "googleアカウント",

@@ -69,8 +69,14 @@ func ValidateSet(packs []*Pack) []Problem {
 		}
 	}
 
-	owner := map[string]string{} // name key -> service
+	owner := map[string]string{}  // name key -> service
+	strong := map[string]string{} // the same for Names only
 	for _, p := range packs {
+		for _, w := range p.Names {
+			if k := nameKey(w); strong[k] == "" {
+				strong[k] = p.Service
+			}
+		}
 		for _, f := range []struct {
 			field string
 			words []string
@@ -104,10 +110,15 @@ func ValidateSet(packs []*Pack) []Problem {
 			}
 			return ""
 		}
+		// A keyword or synonym naming another service pulls its text in;
+		// a mailbox (a context name) may be where this service's code goes.
 		word := func(w string) string {
 			k := nameKey(w)
-			for name, s := range owner {
-				if s != p.Service && strings.Contains(k, name) {
+			if _, mailbox := owner[k]; mailbox && strong[k] == "" {
+				return "" // a context name as a whole: where a code may go
+			}
+			for _, name := range sortedKeys(strong) {
+				if s := strong[name]; s != p.Service && containsName(k, name) {
 					return s
 				}
 			}
@@ -282,4 +293,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// containsName reports whether name stands as a word in s (MS is not in SMS).
+func containsName(s, name string) bool {
+	for from := 0; ; {
+		i := strings.Index(s[from:], name)
+		if i < 0 {
+			return false
+		}
+		if nameBoundary(s, nil, from+i, from+i+len(name)) {
+			return true
+		}
+		from += i + 1
+	}
 }

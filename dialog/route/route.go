@@ -19,6 +19,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/todoku/todoku/dialog"
 	"github.com/todoku/todoku/knowledge"
@@ -27,8 +28,10 @@ import (
 // Texts the router uses, from the pack answering (usually from a part).
 const (
 	// TextServiceNote says which service the advice is for while the user
-	// has not said; the other services' buttons follow.
+	// has not said; the other services' buttons follow. On the start node
+	// (the main menu) TextServiceMenu says only that the buttons are there.
 	TextServiceNote = "service_note"
+	TextServiceMenu = "service_menu"
 	// TextServiceSwitch goes in front of the first step after a switch.
 	TextServiceSwitch = "service_switch"
 	// TextWhichService asks which of the services named the user means.
@@ -38,6 +41,10 @@ const (
 // ReasonWhichService is the trace reason of a turn that asked which
 // service the user means.
 const ReasonWhichService = "which_service"
+
+// maxBare is how long, in characters, what is left of a text without the
+// service's name may be for the text to be only the name (です, も, は？).
+const maxBare = 3
 
 // NodeWhichService is the node asking which service, without a list of
 // names to choose from ("ほかのサービスです").
@@ -79,6 +86,17 @@ func New(engines []*dialog.Engine, def string) (*Router, error) {
 		return nil, errors.New("route: the default pack " + def + " is not among the packs")
 	}
 	r.namer = knowledge.NewNamer(packs, nil)
+	// Buttons in the order the default pack's "which service?" step lists
+	// the services, the rest after.
+	order := map[string]int{}
+	if n := r.engines[r.def].Pack().Node(NodeWhichService); n != nil {
+		for i, c := range n.Choices {
+			if c.Service != "" {
+				order[c.Service] = i + 1
+			}
+		}
+	}
+	slices.SortStableFunc(r.services, func(a, b string) int { return rank(order, a) - rank(order, b) })
 	return r, nil
 }
 
@@ -94,10 +112,16 @@ func (r *Router) Step(st dialog.State, in dialog.Input) dialog.Result {
 	cur := r.current(st)
 	switch in.Kind {
 	case dialog.InputFollow:
-		return r.engines[r.def].Step(st, in)
+		return r.noted(dialog.State{}, r.engines[r.def].Step(st, in))
 	case dialog.InputPostback:
 		if svc, ok := strings.CutPrefix(in.Data, knowledge.PostbackServicePrefix); ok {
 			return r.chosen(cur, svc, st, in)
+		}
+		if id, ok := strings.CutPrefix(in.Data, knowledge.PostbackNodePrefix); ok &&
+			r.engines[cur].Pack().Node(id) == nil && r.engines[r.def].Pack().Node(id) != nil {
+			// A button of the default pack's (the rich menu is the default
+			// pack's) to a step this pack does not have: the default's.
+			return r.engines[r.def].Step(dialog.State{LastSeen: st.LastSeen, Waiting: st.Waiting}, in)
 		}
 	case dialog.InputText:
 		return r.text(cur, st, in)
@@ -129,11 +153,27 @@ func (r *Router) text(cur string, st dialog.State, in dialog.Input) dialog.Resul
 			named = append(named, m.Service)
 		}
 	}
+	// Another service's pack reads the rest of the text: the name tells it
+	// nothing (and 「Googleの方も」 would read as something). The current
+	// pack reads it whole, as its examples are written.
+	rest := in
+	if len(named) == 1 {
+		rest.Text = r.namer.Strip(in.Text)
+	}
 	switch {
 	case len(named) == 1 && named[0] == cur:
-		return r.engines[cur].Step(withService(st, cur), in)
+		st = withService(st, cur)
+		if utf8.RuneCountInString(rest.Text) <= maxBare {
+			// Only the name (「Googleです」 to "which service?"): the step again.
+			at := st.Node
+			if at == "" {
+				at = r.engines[cur].Pack().Start
+			}
+			return r.engines[cur].Step(st, goTo(in, at))
+		}
+		return r.engines[cur].Step(st, in)
 	case len(named) == 1:
-		return r.switchTo(named[0], st, in)
+		return r.switchTo(named[0], st, rest)
 	case len(named) > 1:
 		return r.ask(cur, named, st, in)
 	case other:
@@ -176,22 +216,24 @@ func (r *Router) enter(cur string, st dialog.State, in dialog.Input, id string) 
 }
 
 // switchTo answers in with service svc's pack, from the step of the same id
-// or topic as the user's step in the pack they were in.
+// or topic as the user's step in the pack they were in. A text in has the
+// service's name stripped; empty, it only named the service.
 func (r *Router) switchTo(svc string, st dialog.State, in dialog.Input) dialog.Result {
 	e := r.engines[svc]
 	fresh := dialog.State{Slots: map[string]string{knowledge.FactService: svc}, Waiting: st.Waiting}
 	at := r.mapNode(r.current(st), st.Node, svc)
 	var res dialog.Result
 	switch {
-	case in.Kind == dialog.InputText && st.Node == "":
-		// A first message: read it as that pack's first message.
-		return keepService(e.Step(fresh, in), svc)
-	case in.Kind == dialog.InputText:
-		here := fresh
-		here.Node = at
-		res = e.Step(here, in)
-		if res.Trace.Reason == dialog.ReasonReprompt || res.Trace.Reason == dialog.ReasonOffer {
-			// Only the service was new (「Googleの方も」): the same step there.
+	case in.Kind == dialog.InputText && in.Text != "":
+		// Read as a new conversation's first message there: a question of
+		// its own (「じゃあアマゾンのワンタイムパスワードは？」) goes where it
+		// leads; one that says nothing else (「Googleの方も同じです」) gets
+		// the step the user was on, there.
+		res = e.Step(fresh, in)
+		if st.Node == "" {
+			return keepService(res, svc)
+		}
+		if res.Trace.ToNode == e.Pack().Start && at != e.Pack().Start {
 			res = e.Step(fresh, goTo(in, at))
 		}
 	default:
@@ -238,6 +280,9 @@ func (r *Router) noted(st dialog.State, res dialog.Result) dialog.Result {
 	p := e.Pack()
 	note := p.Text(TextServiceNote)
 	to := p.Node(res.Trace.ToNode)
+	if to != nil && to.ID == p.Start && p.Text(TextServiceMenu) != "" {
+		note = p.Text(TextServiceMenu)
+	}
 	if note == "" || to == nil || (st.Node != "" && st.Node != p.Start) ||
 		to.Topic == knowledge.TopicHandoff || to.Topic == knowledge.TopicOutOfScope || to.ID == NodeWhichService {
 		return res
@@ -304,6 +349,13 @@ func (r *Router) button(svc string) dialog.QuickReply {
 		label = p.Service
 	}
 	return dialog.QuickReply{Label: label, Data: knowledge.PostbackServicePrefix + svc, DisplayText: label}
+}
+
+func rank(order map[string]int, svc string) int {
+	if i, ok := order[svc]; ok {
+		return i
+	}
+	return len(order) + 1
 }
 
 // goTo is in as the tap of a button to node id.

@@ -24,7 +24,11 @@ func mt(intent string, score float64) knowledge.Match {
 	return knowledge.Match{Intent: intent, Score: score}
 }
 
+// Texts naming a service are read without the name in its pack.
 var readings = table{
+	"のSMSが来ない":                 {mt("sms_check", 0.9)},
+	"のコードが届かない":                {mt("ask_method", 0.9)},
+	"の確認コードが届かない":              {mt("ask_method", 0.9)},
 	"コードが届かない":                 {mt("ask_method", 0.9)},
 	"GoogleのSMSが来ない":           {mt("sms_check", 0.9)},
 	"SMSが来ない":                  {mt("sms_check", 0.9)},
@@ -123,6 +127,10 @@ func TestRouter(t *testing.T) {
 			{in: "SMSが来ない", pack: "alpha-ja", node: "sms_check"},
 			{in: "postback:svc=google", pack: "beta-ja", node: "sms_check", service: "google"},
 			{in: "postback:svc=google", pack: "beta-ja", node: "sms_check", service: "google"},
+		}},
+		{"a button of the default pack to a step this pack lacks: the default's", []step{
+			{in: "GoogleのSMSが来ない", pack: "beta-ja", node: "sms_check", service: "google"},
+			{in: "postback:go=waiting_period", pack: "alpha-ja", node: "waiting_period"},
 		}},
 		{"a new friend starts in the default pack", []step{
 			{in: "GoogleのSMSが来ない", pack: "beta-ja", node: "sms_check", service: "google"},
