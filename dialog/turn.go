@@ -116,11 +116,8 @@ func (t *turn) forgetUnknownNodes() {
 func (t *turn) enter(id, reason string, push bool, system ...string) {
 	e := t.e
 	n := e.nodes[id]
-	if push && t.st.Node != "" && t.st.Node != id {
-		t.st.History = append(t.st.History, t.st.Node)
-		if over := len(t.st.History) - e.opts.MaxHistory; over > 0 {
-			t.st.History = append([]string(nil), t.st.History[over:]...)
-		}
+	if push && t.st.Node != id {
+		t.pushHistory()
 	}
 	t.st.Node = id
 	t.st.Paused = false
@@ -253,13 +250,13 @@ func (t *turn) applySets(n *knowledge.Node) {
 // setFact records one fact (or slot). A fact that changes value forgets the
 // facts that depend on it (the number was fine, but that was for SMS).
 func (t *turn) setFact(name, value string) {
-	if old, ok := t.st.Slots[name]; ok && old == value {
+	old, had := t.st.Slots[name]
+	if had && old == value {
 		return
 	}
 	if t.st.Slots == nil {
 		t.st.Slots = make(map[string]string)
 	}
-	old, had := t.st.Slots[name]
 	t.st.Slots[name] = value
 	if t.learned == nil {
 		t.learned = make(map[string]bool)
