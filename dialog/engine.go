@@ -315,10 +315,11 @@ func intentKind(in *knowledge.Intent) string {
 //
 // The rules, in order:
 //   - group/room: the one-to-one notice, state untouched;
-//   - follow: the start node, slots and history cleared;
+//   - follow: the start node, slots, history and the wait for a person cleared;
 //   - postback go=<node> enters the node, cmd=<command> runs the command
-//     (restart, back, handoff, resume); anything else is a stale button: the
-//     notice and the current question again;
+//     (restart, back, handoff, resume), no=<node> declines a confirmation;
+//     anything else is a stale button: the notice and the current question
+//     again;
 //   - text that looks like a code or a password ([code], [password],
 //     [recovery_code], 6-8 digits, a recovery code): the code-safety warning
 //     and the code-safety node;
@@ -326,15 +327,24 @@ func intentKind(in *knowledge.Intent) string {
 //     miss shows the welcome);
 //   - back after IdleAfter mid-flow: asked whether to continue or start over,
 //     unless the text is confidently a topic or a command;
+//   - after a confirmation (State.Pending), yes goes to the node asked about,
+//     no apologises; other text is read as usual;
 //   - a typed button label acts like the tap;
-//   - otherwise the best reading at or above the threshold: an expected
-//     answer (near-ties included), a command, a topic from anywhere; "yes"
-//     follows Node.Next; not understood: ask again with the likely options,
-//     then offer a person.
+//   - otherwise the facts the text states are remembered (State.Slots), and
+//     the best reading at or above the threshold acts: an expected answer
+//     (near-ties included), a command, a topic from anywhere; "yes" follows
+//     Node.Next; a stated fact that answers the current question answers it;
+//     plain thanks mid-step are thanked back; a partial reading of a weighty
+//     node (Node.Confirm) is confirmed first; someone waiting for a person
+//     gets a short acknowledgement for anything but a clear new need; not
+//     understood: ask again with the likely options, then offer a person.
 //
-// Entering a node applies its slots, records the node left in History and
-// sends its messages with its choices as quick replies on the last bubble
-// (at most MaxReplies bubbles and MaxQuickReplies buttons).
+// Moving to a node skips the questions whose answers are known (Node.Asks,
+// Node.Routes), never sends the step the user is on again whole, and offers
+// a way back after a side question. Entering a node applies its facts,
+// records the node left in History and sends its messages with its choices
+// as quick replies on the last bubble (at most MaxReplies bubbles and
+// MaxQuickReplies buttons).
 func (e *Engine) Step(st State, in Input) Result {
 	t := &turn{e: e, st: cloneState(st), now: in.Time, staff: in.Staff}
 	t.trace.FromNode = st.Node
