@@ -297,6 +297,7 @@ func TestGoldenRealPack(t *testing.T) {
 			// files pin what the user sees and where the flow goes.
 			for i := range turns {
 				turns[i].Trace.Score = 0
+				turns[i].State.PackVersion = "" // every pack edit bumps it
 			}
 			checkGolden(t, name, turns)
 		})
