@@ -18,7 +18,7 @@ import (
 const shutdownTimeout = 25 * time.Second
 
 // Serve runs the service on ln until ctx ends: the workers, the retention
-// job and the HTTP server. Then it stops accepting webhooks, drains the
+// job, the sweep that ends idle conversations and the HTTP server. Then it stops accepting webhooks, drains the
 // workers and returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	// The workers outlive the request context: on SIGTERM the HTTP server
@@ -30,6 +30,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopRetention := a.startRetention(ctx)
 	defer stopRetention()
+	stopSweep := a.startIdleSweep(workCtx)
+	defer stopSweep()
 	if err := a.ensureAdmin(workCtx); err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -369,6 +371,11 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 			}
 		}
 		return plan, nil
+	case ev.Type == EventIdle:
+		if c := t.conv; c != nil && strconv.FormatInt(c.ID, 10) == ev.Data && t.idle(c) {
+			plan.Finish = &Ending{Outcome: c.ending(), Reason: EndIdle}
+		}
+		return plan, nil
 	case ev.Type == "unsend":
 		plan.UnsendMessageID = ev.MessageID
 		return plan, nil
@@ -461,12 +468,43 @@ func (p *Processor) plan(tc TurnContext) (plan TurnPlan, err error) {
 	}
 	if tr.Handoff && owner == OwnerBot {
 		at := tc.Now
-		plan.Owner = &OwnerChange{Owner: OwnerWaiting, HandoffAt: &at}
+		plan.Owner = &OwnerChange{Owner: OwnerWaiting, HandoffAt: &at, Path: handoffPath(res.State)}
 	}
-	if tr.Resolved {
-		plan.Finish = &Ending{Outcome: OutcomeResolved, Reason: EndResolved}
-	}
+	plan.Progress = p.progress(tr)
 	return plan, nil
+}
+
+// handoffPathLen is how many nodes before a handover analytics keeps.
+const handoffPathLen = 3
+
+// handoffPath is the nodes that led to the handover, oldest first, and the
+// node it is on.
+func handoffPath(st dialog.State) []string {
+	h := st.History
+	if len(h) > 0 && h[len(h)-1] == st.Node {
+		h = h[:len(h)-1]
+	}
+	return append(slices.Clone(h[max(0, len(h)-handoffPathLen):]), st.Node)
+}
+
+// progress is what a turn tells about how its conversation goes: reaching
+// a resolution makes resolved the verdict so far (the conversation goes on
+// until it idles: the user may answer whether it helped, or ask more), and
+// the first topic after the start is what the conversation is about.
+func (p *Processor) progress(tr dialog.Trace) *Progress {
+	var pr Progress
+	if tr.Resolved {
+		pr.Verdict, pr.Resolved = OutcomeResolved, true
+	}
+	if pack := p.engine.Pack(); tr.ToTopic != "" && pack != nil {
+		if start := pack.Node(pack.Start); start == nil || tr.ToTopic != start.Topic {
+			pr.Subject = tr.ToTopic
+		}
+	}
+	if pr == (Progress{}) {
+		return nil
+	}
+	return &pr
 }
 
 // planner holds what plan works out on the way.
@@ -481,16 +519,31 @@ type planner struct {
 
 // conversation makes sure the turn has a conversation to log into: the
 // chat's open one, unless the bot owns it and the user comes back after the
-// idle time-out (it ends, abandoned), else a new one for owner.
+// idle time-out (it ends), else a new one for owner.
 func (t *planner) conversation(owner, staffID string) {
-	if c := t.conv; c != nil && c.Owner == OwnerBot && t.p.IdleTimeout > 0 &&
-		t.tc.Item.Event.Timestamp.Sub(c.LastActivityAt) > t.p.IdleTimeout {
-		t.plan.Close = &Ending{Outcome: OutcomeAbandoned, Reason: EndIdle}
+	if c := t.conv; c != nil && t.idle(c) {
+		t.plan.Close = &Ending{Outcome: c.ending(), Reason: EndIdle}
 		t.conv = nil
 	}
 	if t.conv == nil {
 		t.plan.Open = &Opening{Owner: owner, StaffID: staffID, PackID: t.packID, PackVersion: t.packVersion}
 	}
+}
+
+// idle reports whether c, which the bot owns, had no activity for the idle
+// time-out before the event (waiting and staff-owned conversations never
+// time out).
+func (t *planner) idle(c *ConversationRef) bool {
+	return c.Owner == OwnerBot && t.p.IdleTimeout > 0 && t.tc.Item.Event.Timestamp.Sub(c.LastActivityAt) > t.p.IdleTimeout
+}
+
+// ending is the outcome of a conversation that idles: its verdict so far,
+// else abandoned (nobody wrote for the idle time before a resolution).
+func (c *ConversationRef) ending() string {
+	if c.Verdict != "" {
+		return c.Verdict
+	}
+	return OutcomeAbandoned
 }
 
 // step calls the engine, turning a panic into an error so one bad event

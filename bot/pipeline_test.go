@@ -502,9 +502,10 @@ func TestStaffTakeOverAndHandBack(t *testing.T) {
 	})
 }
 
-// TestConversationEnds: a conversation ends when the dialog resolves it and
-// when the user comes back after the idle time-out (unless a person owns it),
-// and the next message opens a new one; the outcome is stored.
+// TestConversationEnds: a conversation the bot owns ends when the user
+// comes back after the idle time-out (with the verdict it had: resolved
+// once the flow resolved it), never while it waits for a person, and the
+// next message opens a new one.
 func TestConversationEnds(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
@@ -518,7 +519,7 @@ func TestConversationEnds(t *testing.T) {
 		}
 		say("e1", "こんにちは", 0)
 		say("e2", "解決しました", time.Minute)
-		say("e3", "もう一つ", time.Minute)
+		say("e3", "もう一つ", time.Minute) // the same conversation: it has not idled
 		say("e4", "戻りました", time.Hour)
 		say("e5", "人と話したい", time.Minute)
 		say("e6", "まだですか", 2*time.Hour) // waiting: no time-out
@@ -533,14 +534,13 @@ func TestConversationEnds(t *testing.T) {
 			got = append(got, e)
 		}
 		want := []end{
-			{storage.ConversationClosed, bot.OutcomeResolved, bot.EndResolved, bot.OwnerBot},
-			{storage.ConversationClosed, bot.OutcomeAbandoned, bot.EndIdle, bot.OwnerBot},
+			{storage.ConversationClosed, bot.OutcomeResolved, bot.EndIdle, bot.OwnerBot},
 			{storage.ConversationOpen, "", "", bot.OwnerWaiting},
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("conversations %+v, want %+v", got, want)
 		}
-		for i, n := range []int{4, 2, 6} {
+		for i, n := range []int{6, 6} {
 			if msgs, _ := db.Messages(ctx, convs[len(convs)-1-i].ID); len(msgs) != n {
 				t.Errorf("conversation %d has %d messages, want %d", i+1, len(msgs), n)
 			}

@@ -6,6 +6,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +44,19 @@ const (
 	EventStaffMessage = "staff_message" // Text goes to the chat by push
 	EventHandBack     = "handback"      // the bot takes the conversation back; Data is the outcome ("" handed_over)
 )
+
+// EventIdle ends a conversation the bot owns when nobody wrote for the idle
+// time-out (Data is the conversation's id); a sweep submits it, so that it
+// runs in order with the chat's other events.
+const EventIdle = "idle"
+
+// Idle is the event that ends a chat's conversation after its last
+// activity at last, should nothing have happened since. Its id names both,
+// so that replicas sweeping at once submit it once.
+func Idle(chatID string, conversationID int64, last, now time.Time) Event {
+	id := strconv.FormatInt(conversationID, 10)
+	return Event{ID: "idle-" + id + "-" + strconv.FormatInt(last.UnixMicro(), 10), Type: EventIdle, ChatID: chatID, Data: id, Timestamp: now}
+}
 
 // StaffMessage is a staff member's message to a chat, as an event.
 func StaffMessage(chatID, staffID, text string, now time.Time) Event {

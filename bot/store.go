@@ -16,7 +16,9 @@ const (
 	OwnerStaff   = "staff"   // a staff member (ConversationRef.StaffID) has it
 )
 
-// Outcomes of a conversation, stored when it ends (staff may set them too).
+// Outcomes of a conversation. A turn records the verdict so far while the
+// conversation is open (resolved, or not_resolved when the user said it did
+// not help); when it ends, the verdict is its outcome (staff may set one too).
 const (
 	OutcomeResolved    = "resolved"
 	OutcomeHandedOver  = "handed_over"
@@ -27,7 +29,7 @@ const (
 // Why a conversation ended.
 const (
 	EndResolved = "resolved" // the dialog reached a resolved node
-	EndIdle     = "idle"     // the user came back after the idle time-out
+	EndIdle     = "idle"     // no message for the idle time-out
 	EndHandBack = "handback" // staff handed it back to the bot
 	EndUnfollow = "unfollow" // the user blocked the account
 )
@@ -53,6 +55,8 @@ type ConversationRef struct {
 	Owner          string // OwnerBot, OwnerWaiting or OwnerStaff
 	StaffID        string // the staff member who owns it
 	LastActivityAt time.Time
+	Verdict        string // the outcome so far ("" none): what it ends with when it idles
+	Asked          bool   // the user was asked whether it helped
 }
 
 // TurnContext is what the pipeline sees inside a turn's transaction.
@@ -84,6 +88,8 @@ type TurnPlan struct {
 	Owner *OwnerChange
 	// Finish ends the conversation after this turn.
 	Finish *Ending
+	// Progress is what the turn learned about how the conversation goes.
+	Progress *Progress
 
 	Follow          bool   // the user (re)added the account
 	Unfollow        bool   // the user blocked the account
@@ -94,6 +100,17 @@ type TurnPlan struct {
 type Ending struct {
 	Outcome string // Outcome*
 	Reason  string // End*
+}
+
+// Progress is what a turn learned about how its conversation goes, kept
+// with the conversation for analytics. Zero fields change nothing.
+type Progress struct {
+	Verdict  string // the outcome so far (OutcomeResolved, OutcomeNotResolved)
+	Resolved bool   // the flow reached a resolution (the first one's time is kept)
+	Subject  string // what the conversation is about: kept if it has none yet
+	Asked    bool   // the turn asked whether it helped
+	Helped   *bool  // the user's answer to that
+	Rating   int    // 1–5, the user's rating
 }
 
 // Opening is a new conversation.
@@ -109,6 +126,9 @@ type OwnerChange struct {
 	Owner     string
 	StaffID   string     // "" clears the assignment
 	HandoffAt *time.Time // nil clears it
+	// Path is the nodes that led to a handover, oldest first (kept from
+	// the conversation's first handover).
+	Path []string
 }
 
 // Position is the dialog's node and topic.

@@ -156,7 +156,7 @@ func (c *claim) turns(ctx context.Context, s *session, pre []stmt, ids []string,
 			for rows.Next() {
 				var chat string
 				var ref bot.ConversationRef
-				if err := rows.Scan(&chat, &ref.ID, &ref.Owner, &ref.StaffID, &ref.LastActivityAt); err != nil {
+				if err := rows.Scan(&chat, &ref.ID, &ref.Owner, &ref.StaffID, &ref.LastActivityAt, &ref.Verdict, &ref.Asked); err != nil {
 					return err
 				}
 				ref.LastActivityAt = ref.LastActivityAt.UTC()

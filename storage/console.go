@@ -72,7 +72,7 @@ func (db *DB) TakeOver(ctx context.Context, conversationID int64, staffID string
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Conversation{}).
 			Where("id = ? AND status = ? AND (owner <> ? OR assigned_staff_id = ?)", conversationID, ConversationOpen, bot.OwnerStaff, staffID).
-			Updates(map[string]any{"owner": bot.OwnerStaff, "assigned_staff_id": staffID})
+			Updates(map[string]any{"owner": bot.OwnerStaff, "assigned_staff_id": staffID, "taken_at": gorm.Expr("COALESCE(taken_at, ?)", db.now())})
 		if res.Error != nil {
 			return res.Error
 		}

@@ -24,6 +24,7 @@ var migrations = []migration{
 	{"staff accounts, console sessions, API tokens, notes and tags", migrateStaff},
 	{"text search over what people wrote", migrateSearch},
 	{"conversations by last activity", migrateActivity},
+	{"how conversations go: outcomes, feedback, waits, subjects", migrateInsight},
 }
 
 // SchemaVersion is the version this binary expects.

@@ -48,6 +48,16 @@ type Conversation struct {
 	StartedAt       time.Time
 	LastActivityAt  time.Time
 	ClosedAt        *time.Time
+	// What analytics reads (see migrateInsight).
+	ResolvedAt   *time.Time // when the flow first reached a resolution
+	Helped       *bool      // the answer to "did it help?"
+	Rating       *int       // 1–5
+	FeedbackAt   *time.Time // when "did it help?" was asked
+	WaitedAt     *time.Time // when it first waited for a person
+	TakenAt      *time.Time // when staff first took it over
+	Subject      string     // the first topic after the start
+	HandoffPath  string     // the nodes before the handover, PathSep between them
+	MessageCount int
 }
 
 // Message is one logged message: a user's event (in) or one bot bubble (out).

@@ -34,7 +34,8 @@ func newQueries(db *DB) *queries {
 		// partial index of pending rows with a parameter.
 		undelivered: r(`SELECT id, chat_id, reply_token, retry_key, messages, event_at, attempted, COALESCE(conversation_id, 0), log
 			FROM ` + outbox + ` WHERE ` + db.in("chat_id") + ` AND status = '` + StatusPending + `' ORDER BY id`),
-		conversations: r(`SELECT user_id, id, owner, COALESCE(assigned_staff_id, ''), last_activity_at
+		conversations: r(`SELECT user_id, id, owner, COALESCE(assigned_staff_id, ''), last_activity_at,
+				COALESCE(outcome, ''), feedback_at IS NOT NULL
 			FROM ` + conv + ` WHERE ` + db.in("user_id") + ` AND status = '` + ConversationOpen + `'`),
 		sessions: r(`SELECT user_id, state FROM sessions WHERE ` + db.in("user_id")),
 
@@ -68,11 +69,21 @@ func newQueries(db *DB) *queries {
 			FROM ` + db.rowsOf("chat text, seq bigint, token text, key text, messages text, log text, attempted boolean, event_at timestamptz, at timestamptz") + `
 			JOIN ` + convC + ` ON c.user_id = t.chat AND c.status = '` + ConversationOpen + `'
 			RETURNING id, chat_id, conversation_id`),
-		touch: r(`UPDATE ` + conv + ` SET last_activity_at = t.at, node = COALESCE(t.node, conversations.node), topic = COALESCE(t.topic, conversations.topic)
-			FROM ` + db.rowsOf("chat text, at timestamptz, node text, topic text") + `
+		// touch also keeps what the turn learned about how the
+		// conversation goes (bot.Progress): NULL fields change nothing.
+		touch: r(`UPDATE ` + conv + ` SET last_activity_at = t.at, node = COALESCE(t.node, conversations.node), topic = COALESCE(t.topic, conversations.topic),
+				message_count = conversations.message_count + t.n,
+				outcome = COALESCE(t.verdict, conversations.outcome),
+				resolved_at = COALESCE(conversations.resolved_at, t.resolved),
+				subject = CASE WHEN conversations.subject = '' THEN COALESCE(t.subject, '') ELSE conversations.subject END,
+				feedback_at = COALESCE(conversations.feedback_at, t.asked),
+				helped = COALESCE(t.helped, conversations.helped), rating = COALESCE(t.rating, conversations.rating)
+			FROM ` + db.rowsOf("chat text, at timestamptz, node text, topic text, n int, verdict text, resolved timestamptz, subject text, asked timestamptz, helped boolean, rating int") + `
 			WHERE conversations.user_id = t.chat AND conversations.status = '` + ConversationOpen + `'`),
-		owner: r(`UPDATE ` + conv + ` SET owner = t.owner, assigned_staff_id = t.staff, handoff_at = t.handoff
-			FROM ` + db.rowsOf("chat text, owner text, staff text, handoff timestamptz") + `
+		owner: r(`UPDATE ` + conv + ` SET owner = t.owner, assigned_staff_id = t.staff, handoff_at = t.handoff,
+				waited_at = COALESCE(conversations.waited_at, t.handoff),
+				handoff_path = CASE WHEN conversations.handoff_path = '' THEN t.path ELSE conversations.handoff_path END
+			FROM ` + db.rowsOf("chat text, owner text, staff text, handoff timestamptz, path text") + `
 			WHERE conversations.user_id = t.chat AND conversations.status = '` + ConversationOpen + `'`),
 		unsend: r(`UPDATE messages SET unsent = TRUE, unsent_at = t.at, text = ''
 			FROM ` + db.rowsOf("chat text, line_id text, at timestamptz") + `

@@ -47,6 +47,7 @@ func benchLoggedTurns(b *testing.B, db *storage.DB) {
 				In: &bot.Inbound{Type: "text", Text: ev.Text, Trace: tr}, State: &st,
 				Position: &bot.Position{Node: "email_more_checks", Topic: "email"},
 				Reply:    &bot.Reply{Messages: msgs, Bubbles: bubbles, Author: bot.AuthorBot, Trace: tr},
+				Progress: &bot.Progress{Subject: "email"}, // what every turn past the start sends
 			}
 			if tc.Conversation == nil {
 				p.Open = &bot.Opening{Owner: bot.OwnerBot, PackID: "microsoft-ja", PackVersion: "1"}

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,16 +85,24 @@ type (
 		At        jtime  `json:"at"`
 	}
 	touchRow struct {
-		Chat  string  `json:"chat"`
-		At    jtime   `json:"at"`
-		Node  *string `json:"node"`
-		Topic *string `json:"topic"`
+		Chat     string  `json:"chat"`
+		At       jtime   `json:"at"`
+		Node     *string `json:"node"`
+		Topic    *string `json:"topic"`
+		N        int     `json:"n"` // messages logged
+		Verdict  *string `json:"verdict"`
+		Resolved *jtime  `json:"resolved"`
+		Subject  *string `json:"subject"`
+		Asked    *jtime  `json:"asked"`
+		Helped   *bool   `json:"helped"`
+		Rating   *int    `json:"rating"`
 	}
 	ownerRow struct {
 		Chat    string  `json:"chat"`
 		Owner   string  `json:"owner"`
 		Staff   *string `json:"staff"`
 		Handoff *jtime  `json:"handoff"`
+		Path    string  `json:"path"`
 	}
 	unsendRow struct {
 		Chat   string `json:"chat"`
@@ -181,10 +190,28 @@ func (db *DB) turnWrites(turns []*turn, now time.Time, gotOut func(chat string, 
 				if pos := p.Position; pos != nil {
 					tr.Node, tr.Topic = &pos.Node, &pos.Topic
 				}
+				if p.In != nil {
+					tr.N++
+				}
+				if p.Reply != nil {
+					tr.N += len(p.Reply.Messages)
+				}
+				if g := p.Progress; g != nil {
+					tr.Verdict, tr.Subject, tr.Helped = nullString(g.Verdict), nullString(g.Subject), g.Helped
+					if g.Resolved {
+						tr.Resolved = &at
+					}
+					if g.Asked {
+						tr.Asked = &at
+					}
+					if g.Rating > 0 {
+						tr.Rating = &g.Rating
+					}
+				}
 				touches = append(touches, tr)
 			}
 			if o := p.Owner; o != nil {
-				r := ownerRow{Chat: chat, Owner: o.Owner, Staff: nullString(o.StaffID)}
+				r := ownerRow{Chat: chat, Owner: o.Owner, Staff: nullString(o.StaffID), Path: strings.Join(o.Path, PathSep)}
 				if o.HandoffAt != nil {
 					h := jtime(*o.HandoffAt)
 					r.Handoff = &h
