@@ -333,7 +333,7 @@ func (t *turn) waitingReply(reason, key string) {
 // step is not sent again whole. A step of three or more bubbles sends its
 // first (the main point: どのくらいで返事来るの？ after the refused form) and
 // its question after a short note; a shorter one its question only; the
-// main menu, which is no step to try, without the note.
+// main menu, which is no step to try, its last bubble (no second greeting).
 func (t *turn) sameStep() {
 	n := t.node()
 	t.st.Misses = 0
@@ -341,10 +341,11 @@ func (t *turn) sameStep() {
 	t.st.Pending = ""
 	t.trace.Reason = ReasonSame
 	t.replies = t.replies[:0]
-	if s := t.e.pack.Text(knowledge.TextSameStep); s != "" && n.ID != t.e.start.ID {
+	menu := n.ID == t.e.start.ID
+	if s := t.e.pack.Text(knowledge.TextSameStep); s != "" && !menu {
 		t.replies = append(t.replies, Reply{Text: t.render(s)})
 	}
-	if len(n.Messages) > 2 {
+	if len(n.Messages) > 2 && !menu {
 		t.replies = append(t.replies, t.message(n.Messages[0]))
 	}
 	if len(n.Messages) > 0 {
