@@ -1,6 +1,7 @@
 package dialog
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,61 @@ func FuzzStep(f *testing.F) {
 		}
 		if res.Trace.Reason == "" {
 			t.Fatal("no reason in trace")
+		}
+	})
+}
+
+// FuzzStepMemory drives the memory pack (facts, questions, routes,
+// confirmations, the wait for a person) from any state: replies stay within
+// LINE's limits, the state names known nodes, and a pending confirmation
+// names a node that asks for one.
+func FuzzStepMemory(f *testing.F) {
+	f.Add(uint8(0), "SMSで送ったって出るのに全然こない。番号はあってる", "", uint8(0), uint8(0), false, "method=sms")
+	f.Add(uint8(0), "はい", "", uint8(1), uint8(6), false, "")
+	f.Add(uint8(1), "", "no=form", uint8(1), uint8(6), false, "contact=lost")
+	f.Add(uint8(0), "まだですか", "", uint8(9), uint8(0), true, "")
+	f.Add(uint8(1), "", "go=email_check", uint8(3), uint8(0), false, "method=sms,contact=ok")
+	data, err := os.ReadFile("testdata/memory.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	p, err := knowledge.Load(data, "memory.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	e, err := New(p, exampleUnderstander{p}, Options{MaxHistory: 4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	kinds := []InputKind{InputText, InputPostback, InputFollow, InputNonText}
+	f.Fuzz(func(t *testing.T, kind uint8, text, data string, node, pending uint8, waiting bool, slots string) {
+		st := State{Waiting: waiting, LastSeen: t0, Slots: map[string]string{}}
+		if i := int(node); i < len(p.Nodes) {
+			st.Node = p.Nodes[i].ID
+		}
+		if i := int(pending); i < len(p.Nodes) {
+			st.Pending = p.Nodes[i].ID
+		}
+		for _, kv := range strings.Split(slots, ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				st.Slots[k] = v
+			}
+		}
+		in := Input{Kind: kinds[int(kind)%len(kinds)], Text: text, Data: data, Time: t0.Add(time.Minute)}
+		res := e.Step(st, in)
+		if n := len(res.Replies); n < 1 || n > MaxReplies {
+			t.Fatalf("%d replies", n)
+		}
+		for i, r := range res.Replies {
+			if len(r.QuickReplies) > MaxQuickReplies || (len(r.QuickReplies) > 0 && i != len(res.Replies)-1) {
+				t.Fatalf("reply %d has %d quick replies", i, len(r.QuickReplies))
+			}
+		}
+		if e.nodes[res.State.Node] == nil {
+			t.Fatalf("state on unknown node %q", res.State.Node)
+		}
+		if pn := res.State.Pending; pn != "" && (e.nodes[pn] == nil || e.nodes[pn].Confirm == "") {
+			t.Fatalf("pending on %q, which asks for no confirmation", pn)
 		}
 	})
 }

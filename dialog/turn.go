@@ -96,6 +96,9 @@ func (t *turn) forgetUnknownNodes() {
 		t.st.Node = ""
 		t.st.Paused = false
 	}
+	if p := t.e.nodes[t.st.Pending]; t.st.Pending != "" && (p == nil || p.Confirm == "") {
+		t.st.Pending = ""
+	}
 	if len(t.st.History) == 0 {
 		return
 	}
@@ -315,6 +318,9 @@ func (t *turn) waitingReply(reason, key string) {
 	e := t.e
 	if t.st.Waiting {
 		if w := e.pack.Text(key); w != "" {
+			if t.st.Node == "" {
+				t.st.Node = e.start.ID // a state from an older pack: its node is gone
+			}
 			t.st.Misses = 0
 			t.st.Paused = false
 			t.st.Pending = ""
@@ -397,6 +403,9 @@ func (t *turn) confirm(n *knowledge.Node, a action) {
 // deny answers いいえ to a confirmation: a short apology and the buttons of
 // the step the user is on.
 func (t *turn) deny() {
+	if t.st.Node == "" {
+		t.st.Node = t.e.start.ID
+	}
 	t.st.Pending = ""
 	t.st.Misses = 0
 	t.say(ReasonDeny, t.currentQuickReplies(), knowledge.TextConfirmNo)
