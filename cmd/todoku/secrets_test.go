@@ -19,9 +19,13 @@ func TestNoSecretInOutput(t *testing.T) {
 		unreachable = "postgres://todoku:db-pass-5d1e@127.0.0.1:1/x?password=query-pass-8c0f&connect_timeout=1"
 		unparsable  = "postgres://todoku:db-pass-5d1e@127.0.0.1:1/x?password=query-pass-8c0f&sslmode=bogus"
 	)
-	withFlags := [][]string{{"serve"}, {"chat", "--json"}, {"migrate"}, {"purge", "--older-than", "90d"},
-		{"user", "delete", "Uabc"}, {"admin", "purge", "--older-than", "90d"}, {"admin", "user", "delete", "Uabc"}, {"health"}}
-	withDB := withFlags[:len(withFlags)-1] // all but health
+	withDB := [][]string{{"serve"}, {"chat", "--json"}, {"migrate"}, {"purge", "--older-than", "90d"},
+		{"user", "delete", "Uabc"}, {"admin", "purge", "--older-than", "90d"}, {"admin", "user", "delete", "Uabc"},
+		{"admin", "create-user", "sato", "--role", "staff"}, {"admin", "disable", "sato"},
+		{"admin", "token", "create", "--role", "staff", "--name", "bot1"}, {"admin", "token", "revoke", "bot1"}}
+	// The rich menu commands call LINE (unreachable here) with the token.
+	withLINE := [][]string{{"richmenu", "show"}, {"richmenu", "apply"}}
+	withFlags := append(append([][]string{{"health"}, {"richmenu", "image", "-o", t.TempDir() + "/menu.png"}}, withDB...), withLINE...)
 	type run struct {
 		args  []string
 		dbURL string
@@ -36,6 +40,9 @@ func TestNoSecretInOutput(t *testing.T) {
 	}
 	for _, cmd := range withDB {
 		runs = append(runs, run{args: cmd, dbURL: unreachable, code: 1}, run{args: cmd, dbURL: unparsable, code: 1})
+	}
+	for _, cmd := range withLINE {
+		runs = append(runs, run{args: cmd, dbURL: unreachable, code: 1})
 	}
 	for _, cmd := range [][]string{{"serve"}, {"chat"}} {
 		runs = append(runs, run{args: cmd, dbURL: unreachable, env: map[string]string{"WORKERS": "zero"}, code: 2},
