@@ -54,6 +54,9 @@ type Routing struct {
 	Skip []string `yaml:"skip"`
 	// Stops end a sentence (。, ？).
 	Stops []string `yaml:"stops"`
+	// Neutral are words that contain a name but name no service (楽天モバイル,
+	// a carrier, in 楽天モバイルの番号にSMSが来ない).
+	Neutral []string `yaml:"neutral,omitempty"`
 }
 
 // Mention is a service named in a text.
@@ -61,6 +64,9 @@ type Mention struct {
 	Service string // a pack's service, or ServiceOther
 	Name    string // the name as the pack lists it
 	Negated bool   // the user does not mean it (Googleじゃなくて)
+	// Strong: a word about codes or signing in follows it closely
+	// (Googleの確認コード), not only the name (マイクロソフト専用ですか).
+	Strong bool
 }
 
 // Namer finds the services a text names, from the names of a set of packs
@@ -111,6 +117,11 @@ func NewNamer(packs []*Pack, routing *Routing) *Namer {
 			add(n, ServiceOther, false)
 		}
 	}
+	if routing != nil {
+		for _, n := range routing.Neutral {
+			add(n, "", false)
+		}
+	}
 	sort.SliceStable(nm.names, func(i, j int) bool { return len(nm.names[i].key) > len(nm.names[j].key) })
 	if routing != nil {
 		r := routing
@@ -146,6 +157,8 @@ func (nm *Namer) Find(text string) []Mention {
 			out = append(out, h.m)
 		case out[k].Negated && !h.m.Negated:
 			out[k] = h.m
+		case !h.m.Negated && h.m.Strong:
+			out[k].Strong = true
 		}
 	}
 	return out
@@ -211,9 +224,12 @@ func (nm *Namer) hits(k keyed) []hit {
 			for j := i; j < end; j++ {
 				taken[j] = true
 			}
-			counts, negated := nm.role(s, i, end, n.context)
+			if n.service == "" {
+				continue // a neutral word: its span names nothing
+			}
+			counts, negated, strong := nm.role(s, i, end, n.context)
 			if counts || negated {
-				hits = append(hits, hit{i, end, Mention{Service: n.service, Name: n.name, Negated: negated}})
+				hits = append(hits, hit{i, end, Mention{Service: n.service, Name: n.name, Negated: negated, Strong: strong}})
 			}
 		}
 	}
@@ -222,12 +238,14 @@ func (nm *Namer) hits(k keyed) []hit {
 }
 
 // role says whether the name at s[i:end] is about the account (counts) or
-// negated; a name that is where a code goes, a tool or a channel is neither.
-func (nm *Namer) role(s string, i, end int, context bool) (counts, negated bool) {
+// negated, and whether a word about codes or signing in follows it closely
+// (strong); a name that is where a code goes, a tool or a channel is
+// neither.
+func (nm *Namer) role(s string, i, end int, context bool) (counts, negated, strong bool) {
 	r := &nm.routing
 	if i > 0 {
 		if c := s[i-1]; c == '@' || c == '.' {
-			return false, false // an address or a web address: a***@gmail.com
+			return false, false, false // an address or a web address: a***@gmail.com
 		}
 	}
 	after := s[end:]
@@ -239,13 +257,13 @@ func (nm *Namer) role(s string, i, end int, context bool) (counts, negated bool)
 		after = after[len(p):]
 	}
 	if prefixOf(after, r.negation) != "" {
-		return false, true
+		return false, true, false
 	}
 	if startsWithAny(after, r.notAccount) || startsWithAny(strings.TrimPrefix(after, particleNo), r.notAccount) {
-		return false, false
+		return false, false, false
 	}
 	if p := prefixOf(after, r.destination); p != "" && prefixOf(after[len(p):], r.access) == "" {
-		return false, false
+		return false, false, false
 	}
 	sentence := after
 	for _, stop := range r.stops {
@@ -253,13 +271,14 @@ func (nm *Namer) role(s string, i, end int, context bool) (counts, negated bool)
 			sentence = sentence[:k]
 		}
 	}
+	strong = subjectNear(sentence, r.subject)
 	if context {
 		if p := prefixOf(after, r.via); p != "" && containsAny(sentence, r.receive) {
-			return false, false
+			return false, false, false
 		}
-		return subjectNear(sentence, r.subject), false
+		return strong, false, strong
 	}
-	return true, false
+	return true, false, strong
 }
 
 // subjectNear reports whether a subject word begins within subjectWindow

@@ -126,8 +126,8 @@ func ExampleNamer_Find() {
 		fmt.Println(text, nm.Find(text))
 	}
 	// Output:
-	// Googleのコードが来ない [{google Google false}]
-	// Gmailのコードが来ない [{google Gmail false}]
+	// Googleのコードが来ない [{google Google false true}]
+	// Gmailのコードが来ない [{google Gmail false true}]
 	// Gmailに届かない []
-	// Googleじゃない [{google Google true}]
+	// Googleじゃない [{google Google true false}]
 }

@@ -141,7 +141,7 @@ func (r *Router) current(st dialog.State) string {
 func known(st dialog.State) bool { return st.Slots[knowledge.FactService] != "" }
 
 func (r *Router) text(cur string, st dialog.State, in dialog.Input) dialog.Result {
-	var named []string
+	var named, strong []string
 	other, notCur := false, false
 	for _, m := range r.namer.Find(in.Text) {
 		switch {
@@ -151,7 +151,16 @@ func (r *Router) text(cur string, st dialog.State, in dialog.Input) dialog.Resul
 			other = true
 		case r.engines[m.Service] != nil:
 			named = append(named, m.Service)
+			if m.Strong {
+				strong = append(strong, m.Service)
+			}
 		}
+	}
+	if len(named) == 2 && len(strong) == 1 && strong[0] != cur && slices.Contains(named, cur) {
+		// 「Googleの確認コードが…こちらはマイクロソフト専用ですか？」: the
+		// service named with its codes or sign-in is meant; the current
+		// one, named only, is what the user thinks this chat is for.
+		named = strong
 	}
 	// Another service's pack reads the rest of the text: the name tells it
 	// nothing (and 「Googleの方も」 would read as something). The current
