@@ -153,9 +153,19 @@ func ValidateSet(packs []*Pack) []Problem {
 			}
 		}
 		for i, n := range p.Nodes {
+			offered := map[string]bool{}
 			for j, c := range n.Choices {
 				if c.Service != "" && c.Service != ServiceOther && services[c.Service] == nil {
 					add(p, fmt.Sprintf("nodes[%d].choices[%d].service", i, j), "node %q: choice %q: no pack serves %q", n.ID, c.Label, c.Service)
+				}
+				offered[c.Service] = true
+			}
+			if len(offered) > 1 || (len(offered) == 1 && !offered[""]) {
+				// A step offering services offers every one of the set.
+				for _, q := range packs {
+					if !offered[q.Service] && services[q.Service] == q {
+						add(p, fmt.Sprintf("nodes[%d].choices", i), "node %q offers services but not %q (pack %s)", n.ID, q.Service, q.ID)
+					}
 				}
 			}
 		}

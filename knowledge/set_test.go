@@ -50,6 +50,9 @@ func TestValidateSet(t *testing.T) {
 			t.Errorf("problems mention %s, which is fine:\n%s", wrong, all)
 		}
 	}
+	if !strings.Contains(all, `node "n" offers services but not "google" (pack a)`) {
+		t.Errorf("a step offering services without one of the set's was not reported:\n%s", all)
+	}
 	if strings.Contains(all, `choice "x"`) {
 		t.Errorf("a button for line, which d serves, was reported:\n%s", all)
 	}

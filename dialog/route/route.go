@@ -171,16 +171,11 @@ func (r *Router) text(cur string, st dialog.State, in dialog.Input) dialog.Resul
 	}
 	switch {
 	case len(named) == 1 && named[0] == cur:
-		st = withService(st, cur)
-		if utf8.RuneCountInString(rest.Text) <= maxBare {
-			// Only the name (「Googleです」 to "which service?"): the step again.
-			at := st.Node
-			if at == "" {
-				at = r.engines[cur].Pack().Start
-			}
-			return r.engines[cur].Step(st, goTo(in, at))
+		res := r.sameService(cur, withService(st, cur), in, rest)
+		if !known(st) {
+			res = learned(res, cur)
 		}
-		return r.engines[cur].Step(st, in)
+		return res
 	case len(named) == 1:
 		return r.switchTo(named[0], st, rest)
 	case len(named) > 1:
@@ -196,6 +191,20 @@ func (r *Router) text(cur string, st dialog.State, in dialog.Input) dialog.Resul
 		return r.switchTo(svc, st, in)
 	}
 	return r.noted(st, res)
+}
+
+// sameService answers a text naming the service the user is already in:
+// read whole, as the pack's examples are written, or, when it says no more
+// than the name (「Googleです」 to "which service?"), the step again.
+func (r *Router) sameService(cur string, st dialog.State, in, rest dialog.Input) dialog.Result {
+	if utf8.RuneCountInString(rest.Text) > maxBare {
+		return r.engines[cur].Step(st, in)
+	}
+	at := st.Node
+	if at == "" {
+		at = r.engines[cur].Pack().Start
+	}
+	return r.engines[cur].Step(st, goTo(in, at))
 }
 
 // chosen answers a tap on a service button.
@@ -387,9 +396,19 @@ func withService(st dialog.State, svc string) dialog.State {
 }
 
 // keepService makes sure the state after a switch remembers the service
-// (a restart in the same turn would have cleared it).
+// (a restart in the same turn would have cleared it), and the trace says
+// so.
 func keepService(res dialog.Result, svc string) dialog.Result {
 	res.State = withService(res.State, svc)
+	return learned(res, svc)
+}
+
+// learned records in the trace that the turn settled the service.
+func learned(res dialog.Result, svc string) dialog.Result {
+	f := knowledge.FactService + "=" + svc
+	if !slices.Contains(res.Trace.Facts, f) {
+		res.Trace.Facts = append(slices.Clone(res.Trace.Facts), f)
+	}
 	return res
 }
 

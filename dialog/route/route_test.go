@@ -71,7 +71,8 @@ type step struct {
 	node  string
 	topic string // "" = the node's topic is not checked
 	// say: words the replies must contain; buttons: postback data the
-	// quick replies must offer; service: the fact kept ("" = not set).
+	// quick replies must offer; service: the fact kept ("" = not set),
+	// which the trace reports on the turn that settles it.
 	say     []string
 	buttons []string
 	service string
@@ -142,6 +143,7 @@ func TestRouter(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var st dialog.State
+			prev := ""
 			for i, s := range tc.steps {
 				in := dialog.Input{Kind: dialog.InputText, Text: s.in, Time: now}
 				if data, ok := strings.CutPrefix(s.in, "postback:"); ok {
@@ -176,6 +178,10 @@ func TestRouter(t *testing.T) {
 						t.Errorf("step %d %q: no button %q in %v", i+1, s.in, b, data)
 					}
 				}
+				if want := s.service != "" && s.service != prev; slices.Contains(res.Trace.Facts, "service="+s.service) != want {
+					t.Errorf("step %d %q: trace facts %v; the service settled: %v", i+1, s.in, res.Trace.Facts, want)
+				}
+				prev = s.service
 				if got := st.Slots[knowledge.FactService]; got != s.service {
 					t.Errorf("step %d %q: service fact %q, want %q", i+1, s.in, got, s.service)
 				}
